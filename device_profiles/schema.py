@@ -1,0 +1,182 @@
+"""The typed schema of a device profile.
+
+A profile is data only: it says how a device is matched, which source field
+becomes which canonical field (with inversion, scale and value maps), and how
+the device is supervised. It never holds code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+
+from protocol import EventType
+
+__all__ = [
+    "Condition",
+    "EventRule",
+    "Example",
+    "FieldMap",
+    "Power",
+    "Profile",
+    "SourceKind",
+    "Supervision",
+    "Trigger",
+]
+
+Scalar = StrictStr | int | float | StrictBool | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceKind(StrEnum):
+    """Where a device's readings come from."""
+
+    ZIGBEE2MQTT = "zigbee2mqtt"
+    SERIAL = "serial"
+    RTL_433 = "rtl_433"
+
+
+class Power(StrEnum):
+    BATTERY = "battery"
+    MAINS = "mains"
+
+
+class Trigger(StrEnum):
+    """How a rule's output is forwarded.
+
+    ``state``: only when the mapped data differs from the last forwarded value,
+    because Zigbee2MQTT republishes a device's whole cached state on every report.
+    ``momentary``: every matching report is an event (a button press).
+    """
+
+    STATE = "state"
+    MOMENTARY = "momentary"
+
+
+class Condition(_Strict):
+    """A rule fires only for payloads whose ``key`` equals, or is one of, the given values."""
+
+    key: Annotated[StrictStr, Field(min_length=1)]
+    equals: Scalar = None
+    one_of: Annotated[list[Scalar] | None, Field(alias="in")] = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.equals is None) == (self.one_of is None):
+            raise ValueError("a condition needs exactly one of 'equals' or 'in'")
+        if self.one_of is not None and not self.one_of:
+            raise ValueError("'in' needs at least one value")
+        return self
+
+    @property
+    def values(self) -> tuple[Scalar, ...]:
+        return (self.equals,) if self.one_of is None else tuple(self.one_of)
+
+
+class FieldMap(_Strict):
+    """How one canonical data field is obtained: from a source key, or a constant."""
+
+    key: Annotated[StrictStr, Field(min_length=1)] | None = None
+    value: Scalar = None
+    invert: StrictBool = False
+    scale: float | None = None
+    offset: float | None = None
+    to_int: StrictBool = False
+    below: float | None = None
+    map: dict[str, Scalar] | None = None
+    default: Scalar = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.key is None) == (self.value is None):
+            raise ValueError("a field needs exactly one of 'key' or 'value'")
+        if self.value is not None and (
+            self.invert
+            or self.scale is not None
+            or self.offset is not None
+            or self.map
+            or self.below is not None
+        ):
+            raise ValueError("a constant 'value' takes no invert, scale, offset or map")
+        if self.below is not None and (self.invert or self.map):
+            raise ValueError("'below' compares a number; it takes no invert or map")
+        if self.invert and (self.scale is not None or self.offset is not None):
+            raise ValueError("'invert' is for booleans; it cannot be combined with scale/offset")
+        return self
+
+
+class EventRule(_Strict):
+    """One canonical event a device can produce."""
+
+    type: EventType
+    trigger: Trigger = Trigger.STATE
+    when: Condition | None = None
+    data: dict[str, FieldMap]
+
+
+class Supervision(_Strict):
+    """How long silence may last before the device counts as offline.
+
+    ``checkin_s`` is null for sensors that send no heartbeat (many 433 MHz ones):
+    their death cannot be seen, only their silence after a test press.
+    """
+
+    checkin_s: Annotated[int, Field(gt=0)] | None
+    offline_after_s: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.offline_after_s is not None and self.checkin_s is None:
+            raise ValueError("offline_after_s needs checkin_s")
+        if (
+            self.offline_after_s is not None
+            and self.checkin_s is not None
+            and self.offline_after_s < self.checkin_s
+        ):
+            raise ValueError("offline_after_s must be at least checkin_s")
+        return self
+
+
+class Example(_Strict):
+    """A real payload and the events it must decode to; the registry test runs each."""
+
+    note: StrictStr | None = None
+    payload: dict[str, Any] | None = None
+    frame_hex: StrictStr | None = None
+    line: StrictStr | None = None
+    expect: list[dict[str, Any]]
+
+
+class Profile(_Strict):
+    """A device model: how to match it, decode it and supervise it."""
+
+    id: Annotated[StrictStr, Field(pattern=r"^[a-z0-9_]+$")]
+    vendor: StrictStr
+    model: StrictStr
+    description: StrictStr
+    source: SourceKind
+    framing: StrictStr | None = None
+    models: list[StrictStr] = Field(default_factory=list)
+    power: Power
+    life_safety: StrictBool = False
+    supervision: Supervision
+    events: Annotated[list[EventRule], Field(min_length=1)]
+    health: dict[str, FieldMap] = Field(default_factory=dict)
+    examples: Annotated[list[Example], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _framing_only_for_serial(self) -> Self:
+        if self.source is SourceKind.SERIAL and not self.framing:
+            raise ValueError("a serial profile must name its framing")
+        if self.source is not SourceKind.SERIAL and self.framing:
+            raise ValueError("only serial profiles take a framing")
+        return self
+
+    @property
+    def event_types(self) -> frozenset[EventType]:
+        return frozenset(rule.type for rule in self.events)
