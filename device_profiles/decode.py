@@ -152,10 +152,13 @@ def payload_for(profile: Profile, event_type: EventType, data: Mapping[str, Any]
         fields: dict[str, Any] = {}
         if rule.when is not None:
             fields[rule.when.key] = rule.when.values[0]
+        if any(
+            fmap.value is not None and data.get(name, fmap.value) != fmap.value
+            for name, fmap in rule.data.items()
+        ):
+            continue  # another rule of this type reports these data
         try:
             for name, fmap in rule.data.items():
-                if fmap.value is not None and data.get(name, fmap.value) != fmap.value:
-                    raise ValueError(f"{name} is fixed at {fmap.value!r}")
                 if name not in data:
                     continue
                 pair = _inverse(fmap, data[name])

@@ -112,7 +112,9 @@ def framer_for(name: str) -> Framer:
     try:
         return _FRAMERS[name]()
     except KeyError:
-        raise ValueError(f"unknown framing {name!r}; known: {', '.join(sorted(_FRAMERS))}") from None
+        raise ValueError(
+            f"unknown framing {name!r}; known: {', '.join(sorted(_FRAMERS))}"
+        ) from None
 
 
 def known_framings() -> frozenset[str]:

@@ -82,7 +82,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    v: Literal[1] = PROTOCOL_VERSION
+    v: Literal[1] = 1
     id: EventId
     home: HomeId
     device: DeviceId

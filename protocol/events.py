@@ -56,7 +56,7 @@ LIFE_SAFETY_TYPES: frozenset[EventType] = frozenset(
 def _number(value: Any) -> Any:
     # JSON numbers only: a bool or a numeric string is a wrong type, not a number.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a number")
+        raise ValueError("must be a number")  # noqa: TRY004 - pydantic reports only ValueError
     if not math.isfinite(value):
         raise ValueError("must be finite")
     return float(value)
