@@ -43,7 +43,9 @@ def _field(fmap: FieldMap, payload: Mapping[str, Any]) -> Any:
     if fmap.key is None:
         return fmap.value
     if fmap.key not in payload or payload[fmap.key] is None:
-        return _MISSING if fmap.default is None else fmap.default
+        if fmap.default is not None:
+            return fmap.default
+        return None if fmap.optional else _MISSING
     raw = payload[fmap.key]
     if fmap.map is not None:
         key = _map_key(raw)
@@ -159,7 +161,7 @@ def payload_for(profile: Profile, event_type: EventType, data: Mapping[str, Any]
             continue  # another rule of this type reports these data
         try:
             for name, fmap in rule.data.items():
-                if name not in data:
+                if name not in data or (data[name] is None and fmap.optional):
                     continue
                 pair = _inverse(fmap, data[name])
                 # Several fields may read one key (percent and low from `battery`);

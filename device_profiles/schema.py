@@ -79,7 +79,11 @@ class Condition(_Strict):
 
 
 class FieldMap(_Strict):
-    """How one canonical data field is obtained: from a source key, or a constant."""
+    """How one canonical data field is obtained: from a source key, or a constant.
+
+    A missing source key skips the rule, unless the field has a ``default`` or is
+    ``optional`` (then the field is null: some firmware omits, say, ``battery``).
+    """
 
     key: Annotated[StrictStr, Field(min_length=1)] | None = None
     value: Scalar = None
@@ -90,6 +94,7 @@ class FieldMap(_Strict):
     below: float | None = None
     map: dict[str, Scalar] | None = None
     default: Scalar = None
+    optional: StrictBool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -107,6 +112,8 @@ class FieldMap(_Strict):
             raise ValueError("'below' compares a number; it takes no invert or map")
         if self.invert and (self.scale is not None or self.offset is not None):
             raise ValueError("'invert' is for booleans; it cannot be combined with scale/offset")
+        if self.optional and (self.value is not None or self.default is not None):
+            raise ValueError("'optional' is for a source key without a default")
         return self
 
 
