@@ -1,0 +1,35 @@
+"""Turn ``BrokerSettings`` into ``MqttClient`` connection arguments."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from gateway._errors import GatewayError
+from gateway.config import BrokerSettings
+
+__all__ = ["connection_kwargs"]
+
+
+def connection_kwargs(settings: BrokerSettings) -> dict[str, Any]:
+    """Return host, port, credentials and TLS context for ``MqttClient``."""
+    tls: ssl.SSLContext | None = None
+    if settings.tls:
+        try:
+            tls = ssl.create_default_context(
+                cafile=str(settings.ca_file) if settings.ca_file else None
+            )
+            if settings.cert_file is not None:
+                tls.load_cert_chain(
+                    str(settings.cert_file),
+                    str(settings.key_file) if settings.key_file else None,
+                )
+        except (OSError, ssl.SSLError) as err:
+            raise GatewayError(f"cannot load TLS files for {settings.host}: {err}") from err
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "username": settings.username,
+        "password": settings.password.get_secret_value() if settings.password else None,
+        "tls": tls,
+    }

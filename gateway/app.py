@@ -1,0 +1,222 @@
+"""The gateway process: sources -> pipeline -> outbox -> uplink, each task supervised."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sqlite3
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from device_profiles import Profile, load_registry
+from gateway._clock import clock_synced as system_clock_synced
+from gateway._errors import InvalidReadingError
+from gateway._store import open_store
+from gateway._supervisor import supervise
+from gateway.config import GatewayConfig
+from gateway.deadletter import DeadLetters
+from gateway.outbox import Outbox
+from gateway.pipeline import DeviceIndex, FilterState, Reading, process
+from gateway.sources import Rejection, SourceItem
+from gateway.sources.serial import SerialSource
+from gateway.sources.zigbee2mqtt import Zigbee2MqttSource
+from gateway.uplink import Uplink
+
+__all__ = ["STORE_FILE", "Gateway", "run_gateway"]
+
+_log = logging.getLogger(__name__)
+
+STORE_FILE = "gateway.db"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _reading_bytes(reading: Reading) -> bytes:
+    return json.dumps(
+        {"device": reading.device_id, "type": str(reading.type), "data": reading.data},
+        default=str,
+    ).encode()
+
+
+class Gateway:
+    """One home's gateway; use as ``async with Gateway(config) as gw:``."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        profiles: Mapping[str, Profile] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        clock_synced: Callable[[], bool | None] = system_clock_synced,
+        serial_read_timeout_s: float = 0.5,
+    ) -> None:
+        self._config = config
+        self._profiles = profiles
+        self._clock = clock
+        self._clock_synced = clock_synced
+        self._serial_read_timeout = serial_read_timeout_s
+        self._state = FilterState()
+        self._counts: Counter[str] = Counter()
+        self._restarts: Counter[str] = Counter()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._conn: sqlite3.Connection | None = None
+        self._outbox: Outbox | None = None
+        self._dead: DeadLetters | None = None
+        self._uplink: Uplink | None = None
+        self._zigbee: Zigbee2MqttSource | None = None
+        self._serial: list[SerialSource] = []
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def outbox(self) -> Outbox:
+        assert self._outbox is not None, "the gateway is not started"
+        return self._outbox
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        assert self._dead is not None, "the gateway is not started"
+        return self._dead
+
+    async def start(self) -> None:
+        """Open the store and start every source and the uplink."""
+        config = self._config
+        index = DeviceIndex.from_config(config, self._profiles or load_registry())
+        self._conn = open_store(config.data_dir / STORE_FILE)
+        self._outbox = Outbox(self._conn, config.home_id)
+        self._dead = DeadLetters(self._conn)
+        self._uplink = Uplink(
+            config,
+            self._outbox,
+            self._dead,
+            clock=self._clock,
+            clock_synced=self._clock_synced,
+            health=self._health,
+        )
+
+        async def ingest(items: list[SourceItem]) -> None:
+            await self._ingest(index, items)
+
+        self._spawn("uplink", self._uplink.run)
+        if config.zigbee2mqtt is not None:
+            zigbee = Zigbee2MqttSource(
+                config.zigbee2mqtt, client_id=f"homecare-z2m-{config.home_id}", clock=self._clock
+            )
+            self._zigbee = zigbee
+            self._spawn("zigbee2mqtt", lambda: zigbee.run(ingest))
+        for port in config.serial:
+            source = SerialSource(port, clock=self._clock, read_timeout_s=self._serial_read_timeout)
+            self._serial.append(source)
+            self._spawn(f"serial:{port.name}", lambda s=source: s.run(ingest))  # type: ignore[misc]
+        _log.info(
+            "gateway %s started: %d devices, %d events waiting",
+            config.home_id,
+            len(config.devices),
+            self._outbox.size(),
+        )
+
+    def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.create_task(supervise(name, run, restarts=self._restarts), name=name)
+        self._tasks.append(task)
+
+    async def stop(self) -> None:
+        """Stop every task, close connections and the store."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def _ingest(self, index: DeviceIndex, items: list[SourceItem]) -> None:
+        readings: list[Reading] = []
+        rejections: list[Rejection] = []
+        for item in items:
+            out = process(self._state, index, item)
+            readings.extend(out.readings)
+            rejections.extend(out.rejections)
+        self._counts["items_received"] += len(items)
+        stored = self._store(readings, rejections)
+        self.dead_letters.add(rejections)
+        self._counts["events_stored"] += stored
+        if stored and self._uplink is not None:
+            self._uplink.notify()
+
+    def _store(self, readings: list[Reading], rejections: list[Rejection]) -> int:
+        pending = list(readings)
+        while pending:
+            try:
+                return len(self.outbox.put(pending))
+            except InvalidReadingError as err:
+                bad = pending.pop(err.index)
+                rejections.append(
+                    Rejection("invalid event", "pipeline", _reading_bytes(bad), bad.at, err.reason)
+                )
+        return 0
+
+    def _health(self) -> dict[str, Any]:
+        sources: dict[str, Any] = dict(self._state.sources)
+        if self._zigbee is not None and self._zigbee.bridge_state is not None:
+            sources["zigbee2mqtt"] = self._zigbee.bridge_state
+        for port in self._serial:
+            sources[f"serial:{port.name}"] = "open" if port.is_open else "closed"
+        return {
+            "devices": {k: dict(v) for k, v in self._state.health.items()},
+            "sources": sources,
+        }
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: items, events stored and published, dead letters by reason, restarts."""
+        out: dict[str, int] = dict(self._counts)
+        if self._dead is not None:
+            for reason, n in self._dead.counts.items():
+                out[f"dead_letter:{reason}"] = n
+            out["dead_letters"] = sum(self._dead.counts.values())
+        if self._uplink is not None:
+            out.update(self._uplink.stats)
+        for name, n in self._restarts.items():
+            out[f"restarts:{name}"] = n
+        return out
+
+    def outbox_size(self) -> int:
+        """Return how many events wait to be published."""
+        return self.outbox.size()
+
+    @property
+    def uplink_connected(self) -> bool:
+        """Tell whether the uplink session is up."""
+        return self._uplink is not None and self._uplink.connected
+
+
+async def run_gateway(config: GatewayConfig) -> None:
+    """Run the gateway until cancelled, SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopping.set)
+            installed.append(sig)
+    try:
+        async with Gateway(config):
+            await stopping.wait()
+            _log.info("gateway %s stopping on signal", config.home_id)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

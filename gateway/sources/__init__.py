@@ -1,0 +1,5 @@
+"""Source adapters: they turn device traffic into raw readings for the pipeline."""
+
+from gateway.sources._base import Availability, BridgeState, RawReading, Rejection, SourceItem
+
+__all__ = ["Availability", "BridgeState", "RawReading", "Rejection", "SourceItem"]

@@ -1,0 +1,212 @@
+"""The uplink: publish the outbox to the backend broker, and the retained gateway status.
+
+Events go out with QoS 1 on ``homecare/v1/{home}/events``; an envelope leaves
+the outbox only after the broker's PUBACK. A refused publish (MQTT v5 reason
+code at or above 0x80, such as 135 "Not authorized") is permanent: the events
+are moved to the dead-letter store and reported, never dropped silently. While
+the connection is down, paho keeps the in-flight messages and sends them again
+on reconnect; the sender waits rather than piling up copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from importlib import metadata
+from typing import Any
+
+from gateway._broker import connection_kwargs
+from gateway.config import GatewayConfig
+from gateway.deadletter import DeadLetters
+from gateway.outbox import Outbox
+from gateway.sources import Rejection
+from protocol import (
+    Envelope,
+    GatewayStatus,
+    encode_batch,
+    encode_envelope,
+    events_topic,
+    format_timestamp,
+    status_topic,
+)
+from protocol.mqtt import MqttClient, MqttError, PublishRefusedError, Will
+
+__all__ = ["OFFLINE_STATUS", "Uplink", "gateway_version"]
+
+_log = logging.getLogger(__name__)
+
+OFFLINE_STATUS = b'{"online": false}'
+
+
+def gateway_version() -> str:
+    """Return the installed homecare version."""
+    try:
+        return metadata.version("homecare")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class Uplink:
+    """One session to the backend broker, with a sender loop and a status loop."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        outbox: Outbox,
+        dead_letters: DeadLetters,
+        *,
+        clock: Callable[[], datetime],
+        clock_synced: Callable[[], bool | None],
+        health: Callable[[], Mapping[str, Any]],
+        batch_size: int = 100,
+        publish_timeout_s: float = 60.0,
+        min_backoff_s: float = 0.2,
+        max_backoff_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self._config = config
+        self._outbox = outbox
+        self._dead = dead_letters
+        self._clock = clock
+        self._clock_synced = clock_synced
+        self._health = health
+        self._batch = batch_size
+        self._publish_timeout = publish_timeout_s
+        self._min_backoff = min_backoff_s
+        self._max_backoff = max_backoff_s
+        self._connect_timeout = connect_timeout_s
+        self._events_topic = events_topic(config.home_id)
+        self._status_topic = status_topic(config.home_id)
+        self._wake = asyncio.Event()
+        self._version = gateway_version()
+        self.stats: Counter[str] = Counter()
+        self.connected = False
+
+    def notify(self) -> None:
+        """Tell the sender that new events are in the outbox."""
+        self._wake.set()
+
+    def status_payload(self) -> bytes:
+        """Build the retained status message."""
+        health = self._health()
+        status = GatewayStatus(
+            online=True,
+            at=format_timestamp(self._clock()),
+            version=self._version,
+            clock_synced=self._clock_synced(),
+            outbox=self._outbox.size(),
+            devices=dict(health.get("devices", {})),
+            **{k: v for k, v in health.items() if k != "devices"},
+        )
+        return status.model_dump_json().encode()
+
+    async def run(self) -> None:
+        """Connect, then send and report status until cancelled."""
+        settings = self._config.uplink
+        client = MqttClient(
+            **connection_kwargs(settings),
+            client_id=settings.client_id or f"homecare-gw-{self._config.home_id}",
+            will=Will(self._status_topic, OFFLINE_STATUS, qos=1, retain=True),
+            clean_start=False,
+            session_expiry_s=3600,
+        )
+        await client.connect(timeout_s=self._connect_timeout)
+        self.stats["connects"] += 1
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._send_loop(client))
+                group.create_task(self._status_loop(client))
+        finally:
+            await self._say_offline(client)
+            await client.disconnect()
+            self.connected = False
+
+    async def _say_offline(self, client: MqttClient) -> None:
+        # A clean DISCONNECT does not fire the will, so say it ourselves.
+        if not client.is_connected:
+            return
+        payload = json.dumps({"online": False, "reason": "stopped"}).encode()
+        try:
+            await asyncio.wait_for(
+                client.publish(self._status_topic, payload, qos=1, retain=True), 2.0
+            )
+        except (MqttError, TimeoutError) as err:
+            _log.warning("could not publish the offline status: %s", err)
+
+    async def _status_loop(self, client: MqttClient) -> None:
+        interval = self._config.status_interval_s
+        loop = asyncio.get_running_loop()
+        while True:
+            await client.wait_connected()
+            self.connected = True
+            await client.publish(self._status_topic, self.status_payload(), qos=1, retain=True)
+            self.stats["status_published"] += 1
+            deadline = loop.time() + interval
+            # Republish at once after a reconnect: the broker may have sent our will.
+            while True:
+                await asyncio.sleep(max(0.0, min(1.0, deadline - loop.time())))
+                if not client.is_connected or loop.time() >= deadline:
+                    break
+            self.connected = client.is_connected
+
+    async def _next_batch(self) -> list[Envelope]:
+        while True:
+            batch = self._outbox.next_batch(self._batch)
+            if batch:
+                return batch
+            self._wake.clear()
+            batch = self._outbox.next_batch(self._batch)
+            if batch:
+                return batch
+            await self._wake.wait()
+
+    async def _send_loop(self, client: MqttClient) -> None:
+        backoff = self._min_backoff
+        while True:
+            batch = await self._next_batch()
+            await client.wait_connected()
+            payload = encode_envelope(batch[0]) if len(batch) == 1 else encode_batch(batch)
+            try:
+                await asyncio.wait_for(
+                    client.publish(self._events_topic, payload, qos=1), self._publish_timeout
+                )
+            except PublishRefusedError as err:
+                self._refused(batch, err)
+                continue
+            except (MqttError, TimeoutError) as err:
+                self.stats["publish_retries"] += 1
+                _log.warning("publishing %d events failed, retrying: %s", len(batch), err)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            backoff = self._min_backoff
+            self._outbox.ack(e.id for e in batch)
+            self.stats["published"] += len(batch)
+
+    def _refused(self, batch: list[Envelope], err: PublishRefusedError) -> None:
+        self.stats["refused"] += len(batch)
+        _log.error(
+            "broker refused %d events (seq %d to %d): %s (%d); moved to dead letters",
+            len(batch),
+            batch[0].seq,
+            batch[-1].seq,
+            err.reason,
+            err.code,
+        )
+        self._dead.add(
+            [
+                Rejection(
+                    "publish refused",
+                    "uplink",
+                    encode_envelope(e),
+                    e.at,
+                    f"{err.reason} ({err.code}); seq {e.seq}",
+                )
+                for e in batch
+            ]
+        )
+        self._outbox.ack(e.id for e in batch)
