@@ -1,0 +1,184 @@
+"""The backend process: storage, MQTT ingest, the alert hub and the HTTP API, started together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import socket
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Self
+
+import uvicorn
+
+from backend._errors import BackendError
+from backend.api import create_app
+from backend.config import BackendConfig, check_backend_config
+from backend.hub import Hub
+from backend.ingest import SUBSCRIPTIONS, Ingest, IngestStats
+from backend.storage import Store
+from protocol.mqtt import MqttClient, MqttConnectError
+
+__all__ = ["Backend", "run_backend"]
+
+_log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    # The Backend (or run_backend) owns the process's signals, not uvicorn.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.settimeout(0.0)
+    except OSError as err:
+        sock.close()
+        raise BackendError(f"cannot listen for the API on {host}:{port}: {err}") from err
+    return sock
+
+
+class Backend:
+    """Run the backend; use as ``async with Backend(config) as backend:``."""
+
+    def __init__(self, config: BackendConfig) -> None:
+        check_backend_config(config)
+        self.config = config
+        token = config.api.token
+        self.api_token: str = (
+            token.get_secret_value() if token is not None else secrets.token_urlsafe(32)
+        )
+        self.hub = Hub()
+        self.stats = IngestStats()
+        self.api_port: int | None = None
+        self._store: Store | None = None
+        self._client: MqttClient | None = None
+        self._ingest: Ingest | None = None
+        self._server: _Server | None = None
+        self._server_task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise BackendError("the backend is not started")
+        return self._store
+
+    @property
+    def mqtt_connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Migrate the database, connect to the broker, start ingest and the API."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        cfg = self.config
+        self._store = await Store.open(cfg.database_url)
+        password = cfg.mqtt.password.get_secret_value() if cfg.mqtt.password else None
+        self._client = MqttClient(
+            host=cfg.mqtt.host,
+            port=cfg.mqtt.port,
+            client_id=cfg.mqtt.client_id,
+            username=cfg.mqtt.username,
+            password=password,
+            # A persistent session with manual acks: a message is acknowledged only once
+            # committed, so a crash before the commit gets it redelivered, not lost.
+            manual_ack=True,
+            clean_start=False,
+            session_expiry_s=3600,
+            receive_maximum=1000,
+            subscriptions=list(SUBSCRIPTIONS),
+        )
+        try:
+            await self._client.connect()
+        except MqttConnectError as err:
+            raise BackendError(str(err)) from err
+        self._ingest = Ingest(self._client, self._store, self.hub, stats=self.stats)
+        self._ingest.start()
+        if cfg.api.enabled:
+            await self._start_api()
+
+    async def _start_api(self) -> None:
+        cfg = self.config.api
+        app = create_app(
+            self.store, self.hub, self.api_token, mqtt_connected=lambda: self.mqtt_connected
+        )
+        self._socket = _listen(cfg.host, cfg.port)
+        self.api_port = int(self._socket.getsockname()[1])
+        self._server = _Server(
+            uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        )
+        self._server_task = asyncio.create_task(
+            self._server.serve(sockets=[self._socket]), name="backend-api"
+        )
+        async with asyncio.timeout(10):
+            while not self._server.started:
+                if self._server_task.done():
+                    self._server_task.result()
+                    raise BackendError("the API server stopped during start-up")
+                await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop ingest, the API, the broker session and the database, in that order."""
+        if self._ingest is not None:
+            await self._ingest.stop()
+            self._ingest = None
+        self.hub.close()
+        if self._server is not None and self._server_task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._server_task
+            self._server, self._server_task = None, None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        if self._client is not None:
+            await self._client.disconnect()
+            self._client = None
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+
+async def run_backend(config: BackendConfig) -> None:
+    """Run the backend until cancelled, SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stopping.set)
+            handled.append(sig)
+    try:
+        async with Backend(config) as backend:
+            _log.info("backend running; API on port %s", backend.api_port)
+            if config.demo and config.api.token is None:
+                _log.warning("demo mode: the API token for this run is %s", backend.api_token)
+            await stopping.wait()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)

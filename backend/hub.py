@@ -1,0 +1,103 @@
+"""An in-process pub/sub of committed alert changes; a slow subscriber never blocks ingest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from types import TracebackType
+from typing import Self
+
+from backend.alerts import AlertChange
+
+__all__ = ["Hub", "Subscription"]
+
+_log = logging.getLogger(__name__)
+
+
+class Subscription:
+    """A bounded queue of changes; iterate it with ``async for``, close it when done.
+
+    When the queue is full the subscription is dropped and ``lagged`` is set: the
+    reader gets what was queued, then the iteration ends.
+    """
+
+    def __init__(self, hub: Hub, maxsize: int) -> None:
+        self._hub = hub
+        self._maxsize = maxsize
+        self._items: deque[AlertChange] = deque()
+        self._ready = asyncio.Event()
+        self.closed = False
+        self.lagged = False
+
+    def _offer(self, change: AlertChange) -> None:
+        if self.closed:
+            return
+        if len(self._items) >= self._maxsize:
+            self.lagged = True
+            _log.warning("alert stream subscriber fell %d changes behind; dropped", self._maxsize)
+            self.close()
+            return
+        self._items.append(change)
+        self._ready.set()
+
+    def close(self) -> None:
+        """Stop receiving; a waiting reader ends after the queued changes."""
+        if not self.closed:
+            self.closed = True
+            self._hub._remove(self)
+            self._ready.set()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> AlertChange:
+        while True:
+            if self._items:
+                return self._items.popleft()
+            if self.closed:
+                raise StopAsyncIteration
+            self._ready.clear()
+            await self._ready.wait()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class Hub:
+    """Fan committed alert changes out to every subscriber."""
+
+    def __init__(self, *, queue_size: int = 1000) -> None:
+        self._queue_size = queue_size
+        self._subscribers: set[Subscription] = set()
+        self.dropped_subscribers = 0
+
+    def subscribe(self, *, queue_size: int | None = None) -> Subscription:
+        """Return a new subscription; use it as ``with hub.subscribe() as sub:``."""
+        sub = Subscription(self, queue_size or self._queue_size)
+        self._subscribers.add(sub)
+        return sub
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, change: AlertChange) -> None:
+        """Hand ``change`` to every subscriber without waiting."""
+        for sub in list(self._subscribers):
+            sub._offer(change)
+            if sub.lagged:
+                self.dropped_subscribers += 1
+
+    def close(self) -> None:
+        """End every subscription."""
+        for sub in list(self._subscribers):
+            sub.close()
+
+    def _remove(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)

@@ -1,0 +1,16 @@
+"""Ingest: MQTT events and status into storage, detectors and alerts."""
+
+from backend.ingest._commit import Outcome, commit_plan
+from backend.ingest._plan import Plan, StatusUpdate, plan_batch
+from backend.ingest._runner import SUBSCRIPTIONS, Ingest, IngestStats
+
+__all__ = [
+    "SUBSCRIPTIONS",
+    "Ingest",
+    "IngestStats",
+    "Outcome",
+    "Plan",
+    "StatusUpdate",
+    "commit_plan",
+    "plan_batch",
+]

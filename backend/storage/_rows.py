@@ -1,0 +1,95 @@
+"""Rows as the store reads and writes them; API schemas are kept apart from these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+__all__ = [
+    "AlertFilter",
+    "AlertRow",
+    "DeadLetterRow",
+    "EventFilter",
+    "EventRow",
+    "HomeRow",
+    "TransitionRow",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: UUID
+    home: str
+    device: str
+    type: str
+    at: datetime
+    received_at: datetime
+    seq: int
+    room: str | None
+    data: dict[str, Any]
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    id: UUID
+    home: str
+    kind: str
+    priority: int
+    status: str
+    escalation_level: int
+    opened_at: datetime
+    updated_at: datetime
+    trigger_count: int
+    first_event_id: UUID
+    last_event_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRow:
+    alert_id: UUID
+    at: datetime
+    actor: str
+    from_status: str | None
+    to_status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRow:
+    at: datetime
+    source: str
+    topic: str | None
+    reason: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HomeRow:
+    id: str
+    first_seen: datetime
+    gateway_online: bool | None
+    last_status: dict[str, Any] | None
+    last_status_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """Which alerts to list; ``None`` means any."""
+
+    status: str | None = None
+    home: str | None = None
+    kind: str | None = None
+    priority: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which events of one home to list; ``since`` is inclusive, ``until`` exclusive."""
+
+    home: str
+    since: datetime | None = None
+    until: datetime | None = None
+    type: str | None = None

@@ -1,0 +1,380 @@
+"""The store: an async engine, its migrations, and the queries the backend runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from backend._errors import StorageError
+from backend.storage._rows import (
+    AlertFilter,
+    AlertRow,
+    DeadLetterRow,
+    EventFilter,
+    EventRow,
+    HomeRow,
+    TransitionRow,
+)
+from backend.storage._tables import (
+    alert_events,
+    alert_transitions,
+    alerts,
+    dead_letters,
+    events,
+    homes,
+)
+
+__all__ = ["Store", "Transaction"]
+
+_log = logging.getLogger(__name__)
+_MIGRATIONS = Path(__file__).parent / "migrations"
+# Rows per INSERT: well under SQLite's and asyncpg's bound-parameter limits.
+_CHUNK = 500
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as err:
+        raise StorageError(f"database error while {action}: {err}") from err
+
+
+def _prepare_sqlite_path(url: sa.URL) -> None:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the API read while ingest writes; NORMAL survives crashes and may
+    # lose only the last commits on power loss (see docs/backend.md).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _upgrade(connection: sa.Connection) -> None:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+class Store:
+    """The backend's database: SQLite (default) or PostgreSQL, chosen by URL."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect to ``url`` and, unless told not to, migrate the schema to the newest revision."""
+        try:
+            parsed = make_url(url)
+        except ArgumentError as err:
+            raise StorageError(f"not a database URL: {err}") from err
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise StorageError(f"unsupported database {parsed.get_backend_name()!r}")
+        if parsed.get_backend_name() == "sqlite":
+            _prepare_sqlite_path(parsed)
+        try:
+            engine = create_async_engine(parsed, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as err:
+            raise StorageError(f"cannot use database URL: {err}") from err
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        if migrate:
+            try:
+                await store.migrate()
+            except BaseException:
+                await engine.dispose()
+                raise
+        return store
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def migrate(self) -> None:
+        """Upgrade the schema to the newest revision."""
+        with _translated("migrating the schema"):
+            async with self._engine.begin() as conn:
+                await conn.run_sync(_upgrade)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Run writes in one transaction, committed when the block ends without error."""
+        with _translated("writing"):
+            async with self._engine.begin() as conn:
+                yield Transaction(conn)
+
+    async def ping(self) -> None:
+        """Check that the database answers."""
+        with _translated("pinging"):
+            async with self._engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+    # -- reads -----------------------------------------------------------------
+
+    async def _all(self, stmt: sa.Select[Any], action: str) -> Sequence[sa.Row[Any]]:
+        with _translated(action):
+            async with self._engine.connect() as conn:
+                rows: Sequence[sa.Row[Any]] = (await conn.execute(stmt)).all()
+                return rows
+
+    async def list_alerts(
+        self, where: AlertFilter, *, limit: int = 100, offset: int = 0
+    ) -> list[AlertRow]:
+        """List alerts, newest first."""
+        stmt = sa.select(alerts)
+        if where.status is not None:
+            stmt = stmt.where(alerts.c.status == where.status)
+        if where.home is not None:
+            stmt = stmt.where(alerts.c.home == where.home)
+        if where.kind is not None:
+            stmt = stmt.where(alerts.c.kind == where.kind)
+        if where.priority is not None:
+            stmt = stmt.where(alerts.c.priority == where.priority)
+        stmt = stmt.order_by(alerts.c.opened_at.desc(), alerts.c.id.desc())
+        rows = await self._all(stmt.limit(limit).offset(offset), "listing alerts")
+        return [_alert(r) for r in rows]
+
+    async def get_alert(self, alert_id: UUID) -> AlertRow | None:
+        """Return one alert, or ``None``."""
+        rows = await self._all(sa.select(alerts).where(alerts.c.id == alert_id), "reading an alert")
+        return _alert(rows[0]) if rows else None
+
+    async def alert_transitions(self, alert_id: UUID) -> list[TransitionRow]:
+        """Return an alert's audit trail, oldest first."""
+        stmt = (
+            sa.select(alert_transitions)
+            .where(alert_transitions.c.alert_id == alert_id)
+            .order_by(alert_transitions.c.id)
+        )
+        return [_transition(r) for r in await self._all(stmt, "reading transitions")]
+
+    async def alert_events(self, alert_id: UUID) -> list[EventRow]:
+        """Return the events that triggered an alert, oldest first."""
+        stmt = (
+            sa.select(events)
+            .join(alert_events, alert_events.c.event_id == events.c.id)
+            .where(alert_events.c.alert_id == alert_id)
+            .order_by(events.c.at, events.c.seq)
+        )
+        return [_event(r) for r in await self._all(stmt, "reading alert events")]
+
+    async def list_events(
+        self, where: EventFilter, *, limit: int = 100, offset: int = 0
+    ) -> list[EventRow]:
+        """List the events of one home, newest first."""
+        stmt = sa.select(events).where(events.c.home == where.home)
+        if where.since is not None:
+            stmt = stmt.where(events.c.at >= where.since)
+        if where.until is not None:
+            stmt = stmt.where(events.c.at < where.until)
+        if where.type is not None:
+            stmt = stmt.where(events.c.type == where.type)
+        stmt = stmt.order_by(events.c.at.desc(), events.c.seq.desc()).limit(limit).offset(offset)
+        return [_event(r) for r in await self._all(stmt, "listing events")]
+
+    async def count_events(self, home: str | None = None) -> int:
+        """Count stored events, of one home or of all."""
+        stmt = sa.select(sa.func.count()).select_from(events)
+        if home is not None:
+            stmt = stmt.where(events.c.home == home)
+        rows = await self._all(stmt, "counting events")
+        return int(rows[0][0])
+
+    async def get_home(self, home: str) -> HomeRow | None:
+        """Return what is known of a home, or ``None``."""
+        rows = await self._all(sa.select(homes).where(homes.c.id == home), "reading a home")
+        if not rows:
+            return None
+        r = rows[0]
+        return HomeRow(r.id, r.first_seen, r.gateway_online, r.last_status, r.last_status_at)
+
+    async def list_dead_letters(self, *, limit: int = 100) -> list[DeadLetterRow]:
+        """List dead letters, newest first."""
+        stmt = sa.select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        return [
+            DeadLetterRow(r.at, r.source, r.topic, r.reason, r.payload)
+            for r in await self._all(stmt, "listing dead letters")
+        ]
+
+
+class Transaction:
+    """Writes inside one open transaction of a ``Store``."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        dialect = conn.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    async def insert_events(self, rows: Iterable[EventRow]) -> set[UUID]:
+        """Insert events, skipping ids already stored; return the ids that were new."""
+        new: set[UUID] = set()
+        batch = [_event_values(r) for r in rows]
+        for start in range(0, len(batch), _CHUNK):
+            stmt = (
+                self._insert(events)
+                .values(batch[start : start + _CHUNK])
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(events.c.id)
+            )
+            new.update((await self._conn.execute(stmt)).scalars())
+        return new
+
+    async def touch_homes(self, home_ids: Iterable[str], now: datetime) -> None:
+        """Record homes seen for the first time."""
+        values = [{"id": h, "first_seen": now} for h in sorted(set(home_ids))]
+        if values:
+            stmt = self._insert(homes).values(values).on_conflict_do_nothing(index_elements=["id"])
+            await self._conn.execute(stmt)
+
+    async def update_home_status(
+        self, home: str, *, online: bool, status: dict[str, Any], now: datetime
+    ) -> None:
+        """Store a gateway's latest status."""
+        stmt = self._insert(homes).values(
+            id=home, first_seen=now, gateway_online=online, last_status=status, last_status_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "gateway_online": stmt.excluded.gateway_online,
+                "last_status": stmt.excluded.last_status,
+                "last_status_at": stmt.excluded.last_status_at,
+            },
+        )
+        await self._conn.execute(stmt)
+
+    async def add_dead_letter(self, row: DeadLetterRow) -> None:
+        """Keep a rejected input with its reason."""
+        await self._conn.execute(
+            sa.insert(dead_letters).values(
+                at=row.at,
+                source=row.source,
+                topic=row.topic,
+                reason=row.reason,
+                payload=row.payload,
+            )
+        )
+
+    async def find_unresolved_alert(self, home: str, kind: str) -> AlertRow | None:
+        """Return the unresolved alert of ``kind`` in ``home``, if any."""
+        stmt = sa.select(alerts).where(
+            alerts.c.home == home, alerts.c.kind == kind, alerts.c.status != "resolved"
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return _alert(row) if row is not None else None
+
+    async def insert_alert(self, row: AlertRow) -> None:
+        """Insert a new alert."""
+        await self._conn.execute(sa.insert(alerts).values(**_alert_values(row)))
+
+    async def update_alert(self, row: AlertRow) -> None:
+        """Overwrite an alert's mutable fields."""
+        values = _alert_values(row)
+        del values["id"]
+        await self._conn.execute(sa.update(alerts).where(alerts.c.id == row.id).values(**values))
+
+    async def link_event(self, alert_id: UUID, event_id: UUID) -> None:
+        """Record that an event triggered an alert."""
+        stmt = (
+            self._insert(alert_events)
+            .values(alert_id=alert_id, event_id=event_id)
+            .on_conflict_do_nothing(index_elements=["alert_id", "event_id"])
+        )
+        await self._conn.execute(stmt)
+
+    async def add_transition(self, row: TransitionRow) -> None:
+        """Append to an alert's audit trail."""
+        await self._conn.execute(
+            sa.insert(alert_transitions).values(
+                alert_id=row.alert_id,
+                at=row.at,
+                actor=row.actor,
+                from_status=row.from_status,
+                to_status=row.to_status,
+                reason=row.reason,
+            )
+        )
+
+
+def _event_values(r: EventRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "home": r.home,
+        "device": r.device,
+        "type": r.type,
+        "at": r.at,
+        "received_at": r.received_at,
+        "seq": r.seq,
+        "room": r.room,
+        "data": r.data,
+        "raw": r.raw,
+    }
+
+
+def _alert_values(r: AlertRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "home": r.home,
+        "kind": r.kind,
+        "priority": r.priority,
+        "status": r.status,
+        "escalation_level": r.escalation_level,
+        "opened_at": r.opened_at,
+        "updated_at": r.updated_at,
+        "trigger_count": r.trigger_count,
+        "first_event_id": r.first_event_id,
+        "last_event_id": r.last_event_id,
+    }
+
+
+def _event(r: sa.Row[Any]) -> EventRow:
+    return EventRow(
+        r.id, r.home, r.device, r.type, r.at, r.received_at, r.seq, r.room, r.data, r.raw
+    )
+
+
+def _alert(r: sa.Row[Any]) -> AlertRow:
+    return AlertRow(
+        r.id,
+        r.home,
+        r.kind,
+        r.priority,
+        r.status,
+        r.escalation_level,
+        r.opened_at,
+        r.updated_at,
+        r.trigger_count,
+        r.first_event_id,
+        r.last_event_id,
+    )
+
+
+def _transition(r: sa.Row[Any]) -> TransitionRow:
+    return TransitionRow(r.alert_id, r.at, r.actor, r.from_status, r.to_status, r.reason)

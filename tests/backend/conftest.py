@@ -1,0 +1,100 @@
+"""Fixtures of the backend tests: a fresh store, envelopes, and a running backend."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from backend import Backend, BackendConfig
+from backend.config import ApiSettings, MqttSettings
+from backend.storage import Store
+from protocol import Envelope, new_event_id
+from tests.brokers import Broker
+
+TOKEN = "test-token-0123456789abcdef"
+_TABLES = (
+    "alert_transitions",
+    "alert_events",
+    "alerts",
+    "events",
+    "dead_letters",
+    "homes",
+    "alembic_version",
+)
+
+
+async def empty_database(url: str) -> None:
+    """Drop the backend's tables, so that a shared PostgreSQL database starts empty."""
+    if not url.startswith("postgresql"):
+        return
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for table in _TABLES:
+                await conn.execute(sa.text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def fresh_database_url(database_url: str) -> str:
+    await empty_database(database_url)
+    return database_url
+
+
+@pytest.fixture
+async def store(fresh_database_url: str) -> AsyncIterator[Store]:
+    s = await Store.open(fresh_database_url)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def home_id() -> str:
+    """A home id unique to one test, so tests sharing the session broker do not mix."""
+    return f"H{uuid.uuid4().hex[:12]}"
+
+
+def envelope(
+    home: str, type_: str, data: dict[str, Any], *, seq: int = 1, **extra: Any
+) -> Envelope:
+    return Envelope.model_validate(
+        {
+            "id": str(new_event_id()),
+            "home": home,
+            "device": f"{type_}-1",
+            "type": type_,
+            "at": datetime.now(UTC),
+            "seq": seq,
+            "room": "hall",
+            "data": data,
+            **extra,
+        }
+    )
+
+
+def backend_config(broker: Broker, database_url: str) -> BackendConfig:
+    return BackendConfig(
+        database_url=database_url,
+        mqtt=MqttSettings(
+            host=broker.host, port=broker.port, client_id=f"backend-{uuid.uuid4().hex[:8]}"
+        ),
+        api=ApiSettings(port=0, token=SecretStr(TOKEN)),
+    )
+
+
+@pytest.fixture
+async def backend(broker: Broker, tmp_path: Path) -> AsyncIterator[Backend]:
+    """A running backend on SQLite, with the API on a free port."""
+    config = backend_config(broker, f"sqlite+aiosqlite:///{tmp_path / 'backend.db'}")
+    async with Backend(config) as b:
+        yield b
