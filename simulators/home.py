@@ -4,7 +4,9 @@ Zigbee2MQTT devices: each keeps the whole cached state Zigbee2MQTT holds for it
 and publishes all of it as JSON on ``<base>/<friendly name>`` at every report,
 as Zigbee2MQTT does; the bridge state and each device's availability are
 retained, with ``{"state": "online"}``. A momentary field (a button's
-``action``) is sent with one report and not kept in the cached state.
+``action``) is sent with one report and not kept in the cached state; with
+``action_reset`` the report is followed by one with ``action: ""``, as
+Zigbee2MQTT does when its legacy action sensor is on.
 
 433 MHz devices: EV1527 receiver frames are written into the master end of a
 pseudo-terminal; the gateway opens ``serial_path``, the slave end. A pty ignores
@@ -62,12 +64,14 @@ class SimHome:
         qos: int = 1,
         frame_gap_s: float = 0.02,
         repeats: int = 1,
+        action_reset: bool = False,
     ) -> None:
         self.home_id = home_id
         self.base_topic = base_topic.rstrip("/")
         self._z2m_host, self._z2m_port = z2m_host, z2m_port
         self._zigbee_on, self._serial_on = zigbee, serial
         self._qos, self._gap, self._repeats = qos, frame_gap_s, repeats
+        self._action_reset = action_reset
         registry = load_registry()
         devices = kit if kit is not None else default_kit(home_id)
         self.devices: dict[str, KitDevice] = {
@@ -186,6 +190,8 @@ class SimHome:
         )
         if momentary:
             await self._publish_state(device_id, {**self._state[device_id], **fields})
+            if self._action_reset and "action" in fields:
+                await self._publish_state(device_id, {**self._state[device_id], "action": ""})
         else:
             self._state[device_id].update(fields)
             await self._publish_state(device_id, self._state[device_id])

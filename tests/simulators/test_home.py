@@ -116,6 +116,29 @@ async def test_zigbee2mqtt_wire_format(broker: Broker) -> None:
 
 
 @pytest.mark.broker
+async def test_legacy_action_reset_is_no_second_press(broker: Broker) -> None:
+    base = _base()
+    button = load_registry()["tuya_ts0215a_sos"]
+    async with MqttClient(host=broker.host, port=broker.port) as sub:
+        await sub.subscribe(f"{base}/sos_bedroom")
+        async with SimHome(
+            "H0008",
+            z2m_host=broker.host,
+            z2m_port=broker.port,
+            base_topic=base,
+            serial=False,
+            action_reset=True,
+        ) as home:
+            await home.press_sos()
+            press = _json(await _next(sub, f"{base}/sos_bedroom"))
+            reset = _json(await _next(sub, f"{base}/sos_bedroom"))
+    assert press["action"] == "emergency"
+    assert reset["action"] == ""
+    assert [e.type for e in decode(button, press).events] == ["sos", "battery"]
+    assert [e.type for e in decode(button, reset).events] == ["battery"]
+
+
+@pytest.mark.broker
 async def test_availability_is_retained(broker: Broker) -> None:
     base = _base()
     async with SimHome(
