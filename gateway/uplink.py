@@ -143,8 +143,12 @@ class Uplink:
         while True:
             await client.wait_connected()
             self.connected = True
-            await client.publish(self._status_topic, self.status_payload(), qos=1, retain=True)
-            self.stats["status_published"] += 1
+            try:
+                await client.publish(self._status_topic, self.status_payload(), qos=1, retain=True)
+                self.stats["status_published"] += 1
+            except PublishRefusedError as err:
+                self.stats["status_refused"] += 1
+                _log.error("broker refused the gateway status: %s (%d)", err.reason, err.code)
             deadline = loop.time() + interval
             # Republish at once after a reconnect: the broker may have sent our will.
             while True:

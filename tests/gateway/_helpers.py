@@ -23,19 +23,24 @@ def make_config(
     uplink_port: int = 1883,
     zigbee_port: int | None = 1883,
     serial_path: str | None = None,
+    home_id: str = "H0001",
+    base_topic: str = "zigbee2mqtt",
     status_interval_s: float = 60.0,
     **extra: Any,
 ) -> GatewayConfig:
     """A config with a Zigbee2MQTT door and, if a serial path is given, an EV1527 door."""
     data: dict[str, Any] = {
-        "home_id": "H0001",
+        "home_id": home_id,
         "data_dir": str(tmp_path / "gw"),
         "uplink": {"host": "127.0.0.1", "port": uplink_port},
         "status_interval_s": status_interval_s,
         "devices": [],
     }
     if zigbee_port is not None:
-        data["zigbee2mqtt"] = {"broker": {"host": "127.0.0.1", "port": zigbee_port}}
+        data["zigbee2mqtt"] = {
+            "broker": {"host": "127.0.0.1", "port": zigbee_port},
+            "base_topic": base_topic,
+        }
         data["devices"].append(
             {
                 "device_id": "door-front",
