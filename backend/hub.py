@@ -75,13 +75,21 @@ class Hub:
     def __init__(self, *, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
         self._subscribers: set[Subscription] = set()
+        self._joined = asyncio.Event()
         self.dropped_subscribers = 0
 
     def subscribe(self, *, queue_size: int | None = None) -> Subscription:
         """Return a new subscription; use it as ``with hub.subscribe() as sub:``."""
         sub = Subscription(self, queue_size or self._queue_size)
         self._subscribers.add(sub)
+        self._joined.set()
         return sub
+
+    async def wait_subscribers(self, count: int = 1) -> None:
+        """Wait until at least ``count`` subscriptions are open."""
+        while len(self._subscribers) < count:
+            self._joined.clear()
+            await self._joined.wait()
 
     @property
     def subscriber_count(self) -> int:
