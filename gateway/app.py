@@ -169,15 +169,19 @@ class Gateway:
                 )
         return 0
 
-    def _health(self) -> dict[str, Any]:
-        sources: dict[str, Any] = dict(self._state.sources)
+    def source_states(self) -> dict[str, str]:
+        """Return each source's state: the Zigbee2MQTT bridge state, serial ports open or closed."""
+        sources = dict(self._state.sources)
         if self._zigbee is not None and self._zigbee.bridge_state is not None:
             sources["zigbee2mqtt"] = self._zigbee.bridge_state
         for port in self._serial:
             sources[f"serial:{port.name}"] = "open" if port.is_open else "closed"
+        return sources
+
+    def _health(self) -> dict[str, Any]:
         return {
             "devices": {k: dict(v) for k, v in self._state.health.items()},
-            "sources": sources,
+            "sources": self.source_states(),
         }
 
     @property
