@@ -68,7 +68,7 @@ EventId = Annotated[
     BeforeValidator(_require_text_or_native(UUID)),
     PlainSerializer(str, return_type=str),
 ]
-HomeId = Annotated[StrictStr, Field(pattern=HOME_ID_PATTERN.pattern, max_length=64)]
+HomeId = Annotated[StrictStr, Field(pattern=rf"^{HOME_ID_PATTERN.pattern}$", max_length=64)]
 DeviceId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
