@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
 from gateway._errors import GatewayError
 from gateway.config import BrokerSettings
+from protocol.mqtt import MqttClient
 
-__all__ = ["connection_kwargs"]
+__all__ = ["connect", "connection_kwargs"]
 
 
 def connection_kwargs(settings: BrokerSettings) -> dict[str, Any]:
@@ -33,3 +35,12 @@ def connection_kwargs(settings: BrokerSettings) -> dict[str, Any]:
         "password": settings.password.get_secret_value() if settings.password else None,
         "tls": tls,
     }
+
+
+async def connect(client: MqttClient, timeout_s: float) -> None:
+    """Connect ``client``; if cancelled meanwhile, stop its network thread before leaving."""
+    try:
+        await client.connect(timeout_s=timeout_s)
+    except asyncio.CancelledError:
+        await client.disconnect()
+        raise

@@ -72,7 +72,7 @@ class DeviceConfig(_Section):
 class GatewayConfig(_Section):
     """Everything one home's gateway needs."""
 
-    home_id: Annotated[str, Field(pattern=HOME_ID_PATTERN.pattern)]
+    home_id: Annotated[str, Field(pattern=rf"^{HOME_ID_PATTERN.pattern}$")]
     data_dir: Path = Path("var/gateway")
     uplink: BrokerSettings = BrokerSettings()
     zigbee2mqtt: Zigbee2MqttConfig | None = None

@@ -19,7 +19,7 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any
 
-from gateway._broker import connection_kwargs
+from gateway._broker import connect, connection_kwargs
 from gateway.config import GatewayConfig
 from gateway.deadletter import DeadLetters
 from gateway.outbox import Outbox
@@ -114,7 +114,7 @@ class Uplink:
             clean_start=False,
             session_expiry_s=3600,
         )
-        await client.connect(timeout_s=self._connect_timeout)
+        await connect(client, self._connect_timeout)
         self.stats["connects"] += 1
         try:
             async with asyncio.TaskGroup() as group:

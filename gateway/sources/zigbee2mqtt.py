@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from device_profiles import SourceKind
-from gateway._broker import connection_kwargs
+from gateway._broker import connect, connection_kwargs
 from gateway.config import Zigbee2MqttConfig
 from gateway.sources._base import Availability, BridgeState, RawReading, Rejection, SourceItem
 from protocol.mqtt import MqttClient
@@ -118,7 +118,8 @@ class Zigbee2MqttSource:
             manual_ack=True,
             subscriptions=subscriptions,
         )
-        async with client:
+        await connect(client, 10.0)
+        try:
             _log.info("zigbee2mqtt: subscribed to %s/#", base)
             while True:
                 await client.wait_messages()
@@ -139,3 +140,5 @@ class Zigbee2MqttSource:
                 await sink(items)
                 for msg in messages:
                     client.ack(msg)
+        finally:
+            await client.disconnect()

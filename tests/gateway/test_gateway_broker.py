@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -11,13 +12,17 @@ import pytest
 
 from gateway import Gateway
 from protocol import Envelope, GatewayStatus, decode_events_payload, events_topic, status_topic
-from tests.brokers import Broker, running_broker
+from tests.brokers import Broker, free_port, running_broker
 from tests.gateway._helpers import make_config
 from tests.gateway._mqtt import Subscriber, eventually, publish, subscriber
 
 pytestmark = pytest.mark.broker
 
 DOOR_OPEN = {"contact": False, "battery": 91, "voltage": 3005, "linkquality": 120}
+
+
+def _paho_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("paho")}
 
 
 def _unique() -> tuple[str, str]:
@@ -172,3 +177,43 @@ async def test_refused_publish_is_dead_lettered_not_lost(tmp_path: Path) -> None
             kept = [json.loads(d.raw) for d in letters]
             assert {k["type"] for k in kept} == {"contact", "battery"}
             assert all("135" in d.detail for d in letters)
+
+
+async def test_events_wait_in_the_outbox_until_the_uplink_comes_up(
+    broker: Broker, tmp_path: Path
+) -> None:
+    home, base = _unique()
+    uplink_port = free_port()
+    config = make_config(
+        tmp_path, uplink_port=uplink_port, zigbee_port=broker.port, home_id=home, base_topic=base
+    )
+    await publish(broker, f"{base}/door_front", json.dumps(DOOR_OPEN).encode(), retain=True)
+    try:
+        async with Gateway(config) as gw:
+            await eventually(lambda: gw.outbox_size() == 2)
+            assert gw.stats.get("published", 0) == 0
+            stored = gw.outbox.next_batch(10)
+            with Broker(tmp_path / "late", port=uplink_port) as late:
+                async with subscriber(late, events_topic(home)) as sub:
+                    got: list[Envelope] = []
+                    while len(got) < 2:
+                        got += await _envelopes(sub, home)
+                    assert [e.id for e in got] == [e.id for e in stored]
+                    await eventually(lambda: gw.outbox_size() == 0, timeout_s=20)
+    finally:
+        await publish(broker, f"{base}/door_front", b"", retain=True)
+
+
+async def test_stop_while_the_uplink_is_unreachable_leaves_nothing_running(
+    broker: Broker, tmp_path: Path
+) -> None:
+    home, base = _unique()
+    config = make_config(
+        tmp_path, uplink_port=free_port(), zigbee_port=broker.port, home_id=home, base_topic=base
+    )
+    before = _paho_threads()
+    async with Gateway(config) as gw:
+        # Both sessions' network threads run: the uplink one is still trying to connect.
+        await eventually(lambda: len(_paho_threads() - before) >= 2)
+    # The autouse leak check fails this test if a paho thread is left behind.
+    assert not gw.uplink_connected
