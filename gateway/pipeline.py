@@ -114,7 +114,22 @@ def _reading(state: FilterState, index: DeviceIndex, item: RawReading) -> Outcom
     if found is None:
         return _unknown(item.source, item.port, item.raw, item.observed_at, item.address)
     device, profile = found
-    decoded = decode(profile, item.payload)
+    try:
+        decoded = decode(profile, item.payload)
+    except (ArithmeticError, TypeError, ValueError) as err:
+        # decode() reports bad values as problems, but JSON admits Infinity and
+        # huge numbers that some conversions still raise on; never let one stop us.
+        return Outcome(
+            rejections=[
+                Rejection(
+                    "decode failed",
+                    _source_name(item.source, item.port),
+                    item.raw,
+                    item.observed_at,
+                    f"{device.device_id}: {type(err).__name__}: {err}",
+                )
+            ]
+        )
     out = Outcome()
     for event in decoded.events:
         reading = Reading(device.device_id, event.type, event.data, item.observed_at, device.room)

@@ -131,9 +131,8 @@ class Uplink:
             return
         payload = json.dumps({"online": False, "reason": "stopped"}).encode()
         try:
-            await asyncio.wait_for(
-                client.publish(self._status_topic, payload, qos=1, retain=True), 2.0
-            )
+            async with asyncio.timeout(2.0):
+                await client.publish(self._status_topic, payload, qos=1, retain=True)
         except (MqttError, TimeoutError) as err:
             _log.warning("could not publish the offline status: %s", err)
 
@@ -175,9 +174,10 @@ class Uplink:
             await client.wait_connected()
             payload = encode_envelope(batch[0]) if len(batch) == 1 else encode_batch(batch)
             try:
-                await asyncio.wait_for(
-                    client.publish(self._events_topic, payload, qos=1), self._publish_timeout
-                )
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the publish completes, and stop would hang.
+                async with asyncio.timeout(self._publish_timeout):
+                    await client.publish(self._events_topic, payload, qos=1)
             except PublishRefusedError as err:
                 self._refused(batch, err)
                 continue

@@ -135,3 +135,13 @@ def test_rejections_and_bridge_state_pass_through(tmp_path: Path) -> None:
     bridge = BridgeState(SourceKind.ZIGBEE2MQTT, "offline", at(0))
     assert process(state, index, bridge).readings == []
     assert state.sources == {"zigbee2mqtt": "offline"}
+
+
+def test_a_number_the_decoder_cannot_convert_is_dead_lettered(tmp_path: Path) -> None:
+    # JSON admits Infinity; a profile's integer conversion of it must not escape.
+    raw = b'{"contact": false, "battery": Infinity}'
+    item = RawReading(SourceKind.ZIGBEE2MQTT, "door_front", json.loads(raw), at(0), raw)
+    out = process(FilterState(), _index(tmp_path), item)
+    assert out.readings == [] or all(r.type is not EventType.BATTERY for r in out.readings)
+    assert len(out.rejections) == 1
+    assert out.rejections[0].reason in {"decode failed", "decode problem"}
