@@ -112,6 +112,7 @@ class Backend:
             session_expiry_s=3600,
             receive_maximum=1000,
             subscriptions=list(SUBSCRIPTIONS),
+            protocol_v5=cfg.mqtt.protocol == "5",
         )
         try:
             await self._client.connect()

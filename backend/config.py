@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -30,6 +30,8 @@ class MqttSettings(_Section):
     username: str | None = None
     password: SecretStr | None = None
     client_id: Annotated[str, Field(min_length=1, max_length=64)] = "homecare-backend"
+    #: "5" in production; "3.1.1" only for the demo's embedded broker, which lacks v5.
+    protocol: Literal["5", "3.1.1"] = "5"
 
 
 class ApiSettings(_Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,8 @@ def _field(fmap: FieldMap, payload: Mapping[str, Any]) -> Any:
     if fmap.scale is not None or fmap.offset is not None or fmap.to_int:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ValueError(f"{fmap.key}: expected a number, got {type(raw).__name__}")
+        if not math.isfinite(raw):
+            raise ValueError(f"{fmap.key}: not a finite number")
         number = raw * (fmap.scale if fmap.scale is not None else 1.0) + (fmap.offset or 0.0)
         return round(number) if fmap.to_int else number
     return raw

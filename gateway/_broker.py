@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from typing import Any
 
@@ -34,13 +33,10 @@ def connection_kwargs(settings: BrokerSettings) -> dict[str, Any]:
         "username": settings.username,
         "password": settings.password.get_secret_value() if settings.password else None,
         "tls": tls,
+        "protocol_v5": settings.protocol == "5",
     }
 
 
 async def connect(client: MqttClient, timeout_s: float) -> None:
-    """Connect ``client``; if cancelled meanwhile, stop its network thread before leaving."""
-    try:
-        await client.connect(timeout_s=timeout_s)
-    except asyncio.CancelledError:
-        await client.disconnect()
-        raise
+    """Connect ``client``; a cancelled connect stops its network thread before leaving."""
+    await client.connect(timeout_s=timeout_s)

@@ -203,6 +203,15 @@ class Gateway:
         return self.outbox.size()
 
     @property
+    def ready(self) -> bool:
+        """Tell whether the uplink is up and every source is listening."""
+        return (
+            self.uplink_connected
+            and (self._zigbee is None or self._zigbee.listening)
+            and all(port.is_open for port in self._serial)
+        )
+
+    @property
     def uplink_connected(self) -> bool:
         """Tell whether the uplink session is up."""
         return self._uplink is not None and self._uplink.connected

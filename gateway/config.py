@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -37,6 +37,9 @@ class BrokerSettings(_Section):
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
+    #: "5" in production, so that a refused publish is seen; "3.1.1" only for the
+    #: demo's embedded broker, which lacks v5.
+    protocol: Literal["5", "3.1.1"] = "5"
 
 
 class Zigbee2MqttConfig(_Section):

@@ -8,6 +8,7 @@ only and is fit for a demo at most (see docs/operations.md).
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -72,8 +73,12 @@ class MosquittoProcess:
             raise BrokerError("mosquitto is not installed (apt-get install mosquitto)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / f"mosquitto-{self.port}.conf"
+        # Started as root, mosquitto drops to its own user, which cannot read our
+        # files (an ACL or password file in a private temp dir); stay who we are.
+        run_as = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
             f"listener {self.port} {self.host}\n"
+            f"{run_as}"
             "allow_anonymous true\n"
             "persistence false\n"
             # The backend may fall behind a burst; keep its queued QoS 1 messages.

@@ -123,6 +123,7 @@ class MqttClient:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._pending: dict[int, asyncio.Future[None]] = {}
@@ -131,6 +132,10 @@ class MqttClient:
         self._wakeup_scheduled = False
         self._inbox_ready = asyncio.Event()
         self._connected = asyncio.Event()
+        self._subscribed = asyncio.Event()
+        self._suback_pending: set[int] = set()
+        self._suback_early: set[int] = set()
+        self.refused_subscriptions: list[str] = []
         self._connect_failure: str | None = None
         self._inflight = asyncio.Semaphore(max_inflight)
         self._closed = False
@@ -147,6 +152,11 @@ class MqttClient:
     @property
     def is_connected(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def is_subscribed(self) -> bool:
+        """Tell whether the session is up and the broker answered every subscription."""
+        return self._connected.is_set() and self._subscribed.is_set()
 
     async def connect(self, timeout_s: float = 10.0) -> None:
         """Connect, start the network thread and wait for the first CONNACK."""
@@ -172,13 +182,18 @@ class MqttClient:
             raise MqttConnectError(f"cannot connect to {self._host}:{self._port}: {err}") from err
         self._client.loop_start()
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._connected.wait()
         except TimeoutError as err:
             await self.disconnect()
             reason = self._connect_failure or "no answer"
             raise MqttConnectError(
                 f"cannot connect to {self._host}:{self._port}: {reason}"
             ) from err
+        except asyncio.CancelledError:
+            # Never leave paho's network thread behind a cancelled connect.
+            await self.disconnect()
+            raise
 
     async def wait_connected(self) -> None:
         """Wait until the session is (re)connected."""
@@ -255,7 +270,48 @@ class MqttClient:
         """Subscribe now and again after every reconnect."""
         self._subscriptions.append((topic, qos))
         if self.is_connected:
-            self._client.subscribe(topic, qos)
+            self._subscribed.clear()
+            self._track_suback(self._client.subscribe(topic, qos)[1])
+
+    async def wait_subscribed(self) -> None:
+        """Wait until the broker has answered every subscription of this session."""
+        await self._subscribed.wait()
+
+    def _track_suback(self, mid: int | None) -> None:
+        with self._lock:
+            if mid is None:
+                done = not self._suback_pending
+            elif mid in self._suback_early:
+                self._suback_early.discard(mid)
+                done = not self._suback_pending
+            else:
+                self._suback_pending.add(mid)
+                done = False
+        if done:
+            self._set_threadsafe(self._subscribed)
+
+    def _on_subscribe(
+        self, _c: paho.Client, _u: Any, mid: int, codes: list[ReasonCode], _p: Properties | None
+    ) -> None:
+        refused = [str(code) for code in codes if code.is_failure]
+        if refused:
+            _log.warning(
+                "broker refused a subscription on %s:%s: %s", self._host, self._port, refused
+            )
+            self.refused_subscriptions.extend(refused)
+        with self._lock:
+            if mid not in self._suback_pending:
+                self._suback_early.add(mid)
+                return
+            self._suback_pending.discard(mid)
+            done = not self._suback_pending
+        if done:
+            self._set_threadsafe(self._subscribed)
+
+    def _set_threadsafe(self, event: asyncio.Event) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         item = MqttMessage(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid)
@@ -310,11 +366,13 @@ class MqttClient:
             self._connect_failure = str(reason)
             _log.warning("mqtt connect to %s:%s refused: %s", self._host, self._port, reason)
             return
-        for topic, qos in self._subscriptions:
-            self._client.subscribe(topic, qos)
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._connected.set)
+        # Runs on paho's network thread, so no SUBACK can be handled before it is tracked.
+        with self._lock:
+            self._suback_pending.clear()
+            self._suback_early.clear()
+        mid = self._client.subscribe(list(self._subscriptions))[1] if self._subscriptions else None
+        self._track_suback(mid)
+        self._set_threadsafe(self._connected)
 
     def _on_disconnect(
         self, _c: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Properties | None
@@ -324,3 +382,4 @@ class MqttClient:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._connected.clear)
+            loop.call_soon_threadsafe(self._subscribed.clear)

@@ -65,6 +65,7 @@ class SimHome:
         frame_gap_s: float = 0.02,
         repeats: int = 1,
         action_reset: bool = False,
+        mqtt_v5: bool = True,
     ) -> None:
         self.home_id = home_id
         self.base_topic = base_topic.rstrip("/")
@@ -72,6 +73,7 @@ class SimHome:
         self._zigbee_on, self._serial_on = zigbee, serial
         self._qos, self._gap, self._repeats = qos, frame_gap_s, repeats
         self._action_reset = action_reset
+        self._mqtt_v5 = mqtt_v5
         registry = load_registry()
         devices = kit if kit is not None else default_kit(home_id)
         self.devices: dict[str, KitDevice] = {
@@ -145,6 +147,7 @@ class SimHome:
             port=self._z2m_port,
             client_id=f"sim-z2m-{self.home_id}",
             will=Will(self._bridge_topic, _OFFLINE, qos=1, retain=True),
+            protocol_v5=self._mqtt_v5,
         )
         try:
             await mqtt.connect()

@@ -99,6 +99,12 @@ class Zigbee2MqttSource:
         self._client_id = client_id
         self._clock = clock
         self.bridge_state: str | None = None
+        self._client: MqttClient | None = None
+
+    @property
+    def listening(self) -> bool:
+        """Tell whether the broker has confirmed every subscription of this source."""
+        return self._client is not None and self._client.is_subscribed
 
     async def run(self, sink: Sink) -> None:
         """Receive until cancelled; each burst of messages is one call of ``sink``.
@@ -118,6 +124,7 @@ class Zigbee2MqttSource:
             manual_ack=True,
             subscriptions=subscriptions,
         )
+        self._client = client
         await connect(client, 10.0)
         try:
             _log.info("zigbee2mqtt: subscribed to %s/#", base)
@@ -141,4 +148,5 @@ class Zigbee2MqttSource:
                 for msg in messages:
                     client.ack(msg)
         finally:
+            self._client = None
             await client.disconnect()
