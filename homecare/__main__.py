@@ -1,0 +1,5 @@
+"""Allow ``python -m homecare``."""
+
+from homecare.cli import main
+
+raise SystemExit(main())
