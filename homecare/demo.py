@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -111,11 +112,24 @@ async def run_demo(options: DemoOptions) -> int:
     """Run the demo; return 0 once the scripted alerts were all raised (or on Ctrl-C)."""
     if options.homes < 1:
         raise ValueError("the demo needs at least one home")
-    with tempfile.TemporaryDirectory(prefix="homecare-demo-") as tmp:
-        root = (options.data_dir or Path(tmp)).resolve()
-        root.mkdir(parents=True, exist_ok=True)
-        async with AsyncExitStack() as stack:
-            return await _run(stack, root, options)
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    # Ctrl-C and SIGTERM both unwind everything started below, broker included.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        with tempfile.TemporaryDirectory(prefix="homecare-demo-") as tmp:
+            root = (options.data_dir or Path(tmp)).resolve()
+            root.mkdir(parents=True, exist_ok=True)
+            async with AsyncExitStack() as stack:
+                return await _run(stack, root, options)
+    except asyncio.CancelledError:
+        print("homecare demo: stopped", flush=True)
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
     raise AssertionError("unreachable")
 
 
@@ -192,7 +206,7 @@ async def _run(stack: AsyncExitStack, root: Path, options: DemoOptions) -> int:
     if exit_when_done:
         return 0 if ok else 1
     print("homecare demo: running; Ctrl-C to stop", flush=True)
-    await asyncio.Event().wait()
+    await asyncio.Event().wait()  # until Ctrl-C or SIGTERM cancels this task
     return 0
 
 

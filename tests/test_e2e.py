@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -155,3 +157,33 @@ def test_demo_prints_its_three_alerts(broker_choice: str) -> None:
     alerts = [line for line in done.stdout.splitlines() if " ALERT " in line]
     assert sorted(line.split()[3] for line in alerts) == ["gas", "smoke", "sos"]
     assert "door opening stored, raised no alert" in done.stdout
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_demo_stops_cleanly_and_leaves_no_broker(stop_signal: signal.Signals) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "homecare", "demo", "--api-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C to stop" in line:
+                break
+        broker_line = next(line for line in lines if "broker mosquitto on" in line)
+        port = int(broker_line.rsplit(":", 1)[1])
+        proc.send_signal(stop_signal)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    assert "homecare demo: stopped" in rest
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 1):
+        pass
