@@ -22,6 +22,7 @@ from backend.api._schemas import (
     EventOut,
     EventPage,
     HealthOut,
+    HomeOut,
     StreamAlertMessage,
     TransitionOut,
 )
@@ -104,6 +105,18 @@ async def get_alert(store: StoreDep, alert_id: UUID) -> AlertDetailOut:
         transitions=[TransitionOut.from_row(t) for t in transitions],
         events=[EventOut.from_row(e) for e in events],
     )
+
+
+@protected_router.get("/homes/{home_id}")
+async def get_home(store: StoreDep, home_id: HomeId) -> HomeOut:
+    """Return a home's gateway state, device health and event numbering."""
+    try:
+        row = await store.get_home(home_id)
+    except StorageError as err:
+        raise _unavailable(err) from err
+    if row is None:
+        raise Problem(404, f"no home {home_id}")
+    return HomeOut.from_row(row)
 
 
 @protected_router.get("/homes/{home_id}/events")

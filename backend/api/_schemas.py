@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from backend.alerts import AlertChange, AlertKind, AlertStatus
-from backend.storage import AlertRow, EventRow, TransitionRow
+from backend.storage import AlertRow, EventRow, HomeRow, TransitionRow
 
 __all__ = [
     "AlertDetailOut",
@@ -18,6 +18,8 @@ __all__ = [
     "EventOut",
     "EventPage",
     "HealthOut",
+    "HomeOut",
+    "SequenceOut",
     "StreamAlertMessage",
     "TransitionOut",
 ]
@@ -111,6 +113,49 @@ class EventPage(_Out):
     items: list[EventOut]
     limit: int
     offset: int
+
+
+class SequenceOut(_Out):
+    """The gateway's event numbering: how many events it sent that have not arrived."""
+
+    high: int
+    missing: int
+    missing_ranges: list[tuple[int, int]]
+    resets: int
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        ranges = [(int(a), int(b)) for a, b in doc.get("missing", [])]
+        return cls(
+            high=int(doc["high"]),
+            missing=sum(b - a + 1 for a, b in ranges) + int(doc.get("forgotten", 0)),
+            missing_ranges=ranges,
+            resets=int(doc.get("resets", 0)),
+        )
+
+
+class HomeOut(_Out):
+    """What the backend knows of a home's gateway (residents come with the care records)."""
+
+    id: str
+    first_seen: datetime
+    gateway_online: bool | None
+    last_status_at: datetime | None
+    devices: dict[str, dict[str, Any]]
+    sequence: SequenceOut | None
+
+    @classmethod
+    def from_row(cls, row: HomeRow) -> Self:
+        status = row.last_status or {}
+        devices = status.get("devices")
+        return cls(
+            id=row.id,
+            first_seen=row.first_seen,
+            gateway_online=row.gateway_online,
+            last_status_at=row.last_status_at,
+            devices=devices if isinstance(devices, dict) else {},
+            sequence=SequenceOut.from_doc(row.sequence) if row.sequence else None,
+        )
 
 
 class AlertDetailOut(AlertOut):

@@ -13,6 +13,7 @@ from backend.detectors import ImmediateState
 from backend.hub import Hub
 from backend.ingest._commit import Outcome, commit_plan
 from backend.ingest._plan import SOURCE, Plan, plan_batch
+from backend.ingest._seq import SeqTrack
 from backend.storage import DeadLetterRow, Store
 from protocol.mqtt import MqttClient, MqttMessage
 
@@ -68,6 +69,7 @@ class Ingest:
         self._retry_delay = retry_delay_s
         self._max_retry_delay = max_retry_delay_s
         self._state = ImmediateState()
+        self.sequences: dict[str, SeqTrack] = {}
         self._stopping = False
         self._idle = True
         self._task: asyncio.Task[None] | None = None
@@ -147,8 +149,11 @@ class Ingest:
             return
 
     async def _commit(self, plan: Plan, now: datetime) -> Outcome:
-        state, outcome = await commit_plan(self._store, plan, self._state, now)
+        state, outcome = await commit_plan(
+            self._store, plan, self._state, now, sequences=self.sequences
+        )
         self._state = state
+        self.sequences.update(outcome.sequences)
         return outcome
 
     async def _try_dead_letter(self, msg: MqttMessage, reason: str) -> bool:

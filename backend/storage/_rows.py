@@ -73,6 +73,7 @@ class HomeRow:
     gateway_online: bool | None
     last_status: dict[str, Any] | None
     last_status_at: datetime | None
+    sequence: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

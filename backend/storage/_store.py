@@ -213,7 +213,9 @@ class Store:
         if not rows:
             return None
         r = rows[0]
-        return HomeRow(r.id, r.first_seen, r.gateway_online, r.last_status, r.last_status_at)
+        return HomeRow(
+            r.id, r.first_seen, r.gateway_online, r.last_status, r.last_status_at, r.sequence
+        )
 
     async def list_dead_letters(self, *, limit: int = 100) -> list[DeadLetterRow]:
         """List dead letters, newest first."""
@@ -252,6 +254,22 @@ class Transaction:
         if values:
             stmt = self._insert(homes).values(values).on_conflict_do_nothing(index_elements=["id"])
             await self._conn.execute(stmt)
+
+    async def get_sequences(self, home_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Return the stored event numbering of each home that has one."""
+        wanted = sorted(set(home_ids))
+        if not wanted:
+            return {}
+        stmt = sa.select(homes.c.id, homes.c.sequence).where(homes.c.id.in_(wanted))
+        result = await self._conn.execute(stmt)
+        return {r.id: r.sequence for r in result if r.sequence is not None}
+
+    async def set_sequences(self, sequences: dict[str, dict[str, Any]]) -> None:
+        """Store the event numbering of homes already recorded."""
+        for home, sequence in sorted(sequences.items()):
+            await self._conn.execute(
+                sa.update(homes).where(homes.c.id == home).values(sequence=sequence)
+            )
 
     async def update_home_status(
         self, home: str, *, online: bool, status: dict[str, Any], now: datetime

@@ -26,6 +26,8 @@ homes = sa.Table(
     sa.Column("gateway_online", sa.Boolean(), nullable=True),
     sa.Column("last_status", JsonDoc, nullable=True),
     sa.Column("last_status_at", UtcDateTime(), nullable=True),
+    # The gateway's event numbering: {"high", "missing": [[first, last], ...], "resets", ...}.
+    sa.Column("sequence", JsonDoc, nullable=True),
 )
 
 events = sa.Table(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
@@ -17,6 +18,7 @@ from backend import Backend, BackendConfig
 from backend.config import ApiSettings, MqttSettings
 from backend.storage import Store
 from protocol import Envelope, new_event_id
+from protocol.mqtt import MqttClient
 from tests.brokers import Broker
 
 TOKEN = "test-token-0123456789abcdef"
@@ -98,3 +100,21 @@ async def backend(broker: Broker, tmp_path: Path) -> AsyncIterator[Backend]:
     config = backend_config(broker, f"sqlite+aiosqlite:///{tmp_path / 'backend.db'}")
     async with Backend(config) as b:
         yield b
+
+
+@pytest.fixture
+async def gateway(broker: Broker) -> AsyncIterator[MqttClient]:
+    """A bare MQTT client standing in for a gateway."""
+    async with MqttClient(
+        host=broker.host, port=broker.port, client_id=f"gw-{uuid.uuid4().hex[:8]}"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the running backend's API."""
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{backend.api_port}/api/v1", timeout=10
+    ) as client:
+        yield client

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -18,27 +17,10 @@ from backend.hub import Subscription
 from protocol import encode_batch, encode_envelope, events_topic, status_topic
 from protocol.mqtt import MqttClient
 from tests.backend.conftest import TOKEN, envelope, home_id
-from tests.brokers import Broker
 
 pytestmark = pytest.mark.broker
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-async def gateway(broker: Broker) -> AsyncIterator[MqttClient]:
-    async with MqttClient(
-        host=broker.host, port=broker.port, client_id=f"gw-{uuid.uuid4().hex[:8]}"
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def api(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{backend.api_port}/api/v1", timeout=10
-    ) as client:
-        yield client
 
 
 async def next_change(sub: Subscription) -> AlertChange:
