@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from backend.careplan import CarePlan, CarePlans, HomeSettings, load_care_plans
 from protocol.config import ConfigError, load_config
 
 __all__ = [
@@ -52,6 +53,15 @@ class BackendConfig(_Section):
     mqtt: MqttSettings = MqttSettings()
     api: ApiSettings = ApiSettings()
     demo: bool = False
+    #: Homes and their care plans may also come from a seed file (TOML, JSON or YAML).
+    seed_file: Path | None = None
+    #: The care plan of homes not listed; unset, the seed file's (or the built-in defaults).
+    default_care_plan: CarePlan | None = None
+    homes: list[HomeSettings] = Field(default_factory=list)
+
+    def care_plans(self) -> CarePlans:
+        """Return every home's care plan, merging ``homes`` with the seed file's."""
+        return load_care_plans(self.homes, self.default_care_plan, self.seed_file)
 
 
 def check_backend_config(config: BackendConfig, where: str = "(built-in defaults)") -> None:
@@ -71,5 +81,9 @@ def check_backend_config(config: BackendConfig, where: str = "(built-in defaults
 def load_backend_config(path: Path | None) -> BackendConfig:
     """Load the backend config from ``path`` and the environment, and check it is safe to run."""
     config = load_config(BackendConfig, path)
+    if config.seed_file is not None and not config.seed_file.is_absolute() and path is not None:
+        # A relative seed file is found beside the config file, wherever the process starts.
+        config = config.model_copy(update={"seed_file": path.parent / config.seed_file})
     check_backend_config(config, str(path) if path is not None else "(built-in defaults)")
+    config.care_plans()  # a bad seed file fails at start, naming the file and the key
     return config

@@ -1,0 +1,290 @@
+"""Care plans: per-resident detector settings, every one with a documented default.
+
+A care plan is loaded per home from the backend config (``[[homes]]``) or from a seed file
+(TOML, JSON or YAML with the same shape). Homes without one use ``default_care_plan``.
+All times of day are local to the plan's ``timezone``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from protocol.config import ConfigError
+
+__all__ = [
+    "CarePlan",
+    "CarePlans",
+    "Circle",
+    "Geofence",
+    "HomeSettings",
+    "LearnedInactivity",
+    "Polygon",
+    "SeedFile",
+    "TimeWindow",
+    "VitalsLimits",
+    "load_care_plans",
+    "load_seed_file",
+]
+
+Minutes = Annotated[float, Field(gt=0, le=24 * 60)]
+Hours = Annotated[float, Field(gt=0, le=72)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeWindow(_Frozen):
+    """A daily window of local time; it wraps past midnight when ``end <= start``."""
+
+    start: time
+    end: time
+
+    def contains(self, t: time) -> bool:
+        """Tell whether local time ``t`` lies in the window (start inclusive, end exclusive)."""
+        t = t.replace(tzinfo=None)
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+
+class LearnedInactivity(_Frozen):
+    """The learned inactivity model: an hour-of-day Poisson baseline of the resident's activity.
+
+    The resident's own activity (distinct active minutes per local hour of day) is averaged
+    over the last ``window_days`` days; once ``min_history_days`` days are known, a silence
+    that started at ``t0`` is improbable when the expected count of active minutes over it,
+    ``sum of hourly rates over [t0, now]``, exceeds ``-ln(improbability)``.
+    """
+
+    enabled: bool = True
+    min_history_days: Annotated[int, Field(ge=1, le=365)] = 14
+    window_days: Annotated[int, Field(ge=1, le=365)] = 28
+    #: Probability of the silence under the baseline below which an alert is raised.
+    improbability: Annotated[float, Field(gt=0, lt=1)] = 1e-4
+    #: No learned alert for a silence shorter than this (hours), whatever the baseline says.
+    min_silence_hours: Hours = 1.5
+
+    @model_validator(mode="after")
+    def _window_covers_history(self) -> LearnedInactivity:
+        if self.window_days < self.min_history_days:
+            raise ValueError("window_days must be at least min_history_days")
+        return self
+
+
+class VitalsLimits(_Frozen):
+    """Heart rate (beats/min) and respiration (breaths/min) limits, and how long a breach lasts."""
+
+    heart_rate_min: Annotated[int, Field(ge=0, le=300)] = 40
+    heart_rate_max: Annotated[int, Field(ge=0, le=300)] = 120
+    respiration_min: Annotated[int, Field(ge=0, le=120)] = 8
+    respiration_max: Annotated[int, Field(ge=0, le=120)] = 28
+    #: A reading beyond these makes the vitals alert priority 1 (critical).
+    heart_rate_critical_min: Annotated[int, Field(ge=0, le=300)] = 30
+    heart_rate_critical_max: Annotated[int, Field(ge=0, le=300)] = 150
+    #: A breach must persist this long (seconds) before it is an alert.
+    sustained_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> VitalsLimits:
+        if not (
+            self.heart_rate_critical_min <= self.heart_rate_min < self.heart_rate_max
+            and self.heart_rate_max <= self.heart_rate_critical_max
+        ):
+            raise ValueError(
+                "heart rate limits must satisfy critical_min <= min < max <= critical_max"
+            )
+        if not self.respiration_min < self.respiration_max:
+            raise ValueError("respiration_min must be below respiration_max")
+        return self
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be finite")
+    return value
+
+
+class Circle(_Frozen):
+    """A circular geofence: the resident should stay within ``radius_m`` of the centre."""
+
+    type: Literal["circle"] = "circle"
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    radius_m: Annotated[float, Field(gt=0, le=100_000)]
+
+
+class Polygon(_Frozen):
+    """A polygonal geofence, as ``[[lat, lon], ...]`` (at least three corners, not closed)."""
+
+    type: Literal["polygon"] = "polygon"
+    points: Annotated[list[tuple[float, float]], Field(min_length=3, max_length=1000)]
+
+    @field_validator("points")
+    @classmethod
+    def _in_range(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for lat, lon in points:
+            _finite(lat)
+            _finite(lon)
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError(f"corner ({lat}, {lon}) is not a latitude and longitude")
+        return points
+
+
+Geofence = Annotated[Circle | Polygon, Field(discriminator="type")]
+
+
+class CarePlan(_Frozen):
+    """Detector settings for one resident; see docs/detection.md for what each one drives."""
+
+    #: IANA time zone of the home; every time of day below is local to it.
+    timezone: str = "Asia/Shanghai"
+    #: The night: bed exits and door openings (for dementia) are watched in it.
+    night_window: TimeWindow = TimeWindow(start=time(22, 0), end=time(7, 0))
+    #: The day: the rule-based inactivity detector runs only in it.
+    active_hours: TimeWindow = TimeWindow(start=time(7, 0), end=time(22, 0))
+    #: Night bed exit with no return to bed (and no explaining activity) for this long.
+    bed_exit_return_min: Minutes = 20.0
+    #: Bathroom entered and no exit (door or motion elsewhere) for this long.
+    bathroom_dwell_min: Minutes = 45.0
+    #: Radar or seat presence with no motion anywhere for this long.
+    radar_still_min: Minutes = 30.0
+    #: No activity anywhere in the home, within active hours, for this long.
+    inactivity_hours: Hours = 4.0
+    learned_inactivity: LearnedInactivity = LearnedInactivity()
+    #: The resident's usual local wake time; ``None`` disables the morning check.
+    usual_wake_time: time | None = None
+    #: Morning check: not up this many hours after ``usual_wake_time``.
+    morning_check_grace_hours: Hours = 2.0
+    #: After the front door closes with no motion inside for this long, the resident is away.
+    away_confirm_min: Minutes = 10.0
+    #: Residents living with dementia: a front door opening in the night window is wandering.
+    dementia: bool = False
+    #: Where a wearable's location must stay; ``None`` disables the geofence.
+    geofence: Geofence | None = None
+    vitals: VitalsLimits = VitalsLimits()
+    #: In bed, yet the mattress reports no vitals for this long.
+    vitals_absent_in_bed_min: Minutes = 15.0
+    #: The gateway's last will must persist this long (seconds) before ``gateway_offline``.
+    offline_grace_s: Annotated[float, Field(ge=0, le=86_400)] = 300.0
+    #: A life-safety device (smoke, gas, SOS, fall) offline this long loses coverage: priority 2.
+    life_safety_offline_min: Minutes = 60.0
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown IANA time zone {value!r}") from err
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the plan's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class HomeSettings(_Frozen):
+    """One home of the seed: its id, time zone and care plan (residents come later)."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    #: Overrides ``care_plan.timezone`` when given.
+    timezone: str | None = None
+    care_plan: CarePlan = CarePlan()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_timezone(cls, values: Any) -> Any:
+        if not isinstance(values, Mapping) or values.get("timezone") is None:
+            return values
+        plan = values.get("care_plan", {})
+        if isinstance(plan, CarePlan):
+            plan = plan.model_dump(exclude_unset=True)
+        if isinstance(plan, Mapping):
+            return {**values, "care_plan": {**plan, "timezone": values["timezone"]}}
+        return values
+
+
+class SeedFile(_Frozen):
+    """The seed file: a default care plan and the homes."""
+
+    default_care_plan: CarePlan = CarePlan()
+    homes: list[HomeSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_homes(self) -> SeedFile:
+        seen: set[str] = set()
+        for home in self.homes:
+            if home.id in seen:
+                raise ValueError(f"home {home.id!r} is listed twice")
+            seen.add(home.id)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class CarePlans:
+    """The care plan of every known home, and the one for homes not listed."""
+
+    default: CarePlan = field(default_factory=CarePlan)
+    homes: Mapping[str, CarePlan] = field(default_factory=dict)
+
+    def for_home(self, home: str) -> CarePlan:
+        """Return the care plan of ``home``."""
+        return self.homes.get(home, self.default)
+
+
+def _read_document(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the file: {err.strerror}") from err
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        if suffix == ".json":
+            return json.loads(text)
+        if suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, ValueError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: not valid {suffix[1:].upper()}: {err}") from err
+    raise ConfigError(f"{path}: unknown seed format {suffix!r}; fix: use .toml, .json or .yaml")
+
+
+def load_seed_file(path: Path) -> SeedFile:
+    """Read a seed file (TOML, JSON or YAML); errors name the file, the key and the fix."""
+    doc = _read_document(path)
+    try:
+        return SeedFile.model_validate(doc if doc is not None else {})
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: {key}: {first['msg']}; fix: correct the value") from err
+
+
+def load_care_plans(
+    homes: list[HomeSettings],
+    default: CarePlan | None = None,
+    seed_file: Path | None = None,
+) -> CarePlans:
+    """Merge the config's homes and default with a seed file's; the config wins on conflict."""
+    plans: dict[str, CarePlan] = {}
+    chosen = CarePlan()
+    if seed_file is not None:
+        seed = load_seed_file(seed_file)
+        plans.update({h.id: h.care_plan for h in seed.homes})
+        chosen = seed.default_care_plan
+    plans.update({h.id: h.care_plan for h in homes})
+    return CarePlans(default=default if default is not None else chosen, homes=plans)
