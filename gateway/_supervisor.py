@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -21,22 +22,36 @@ async def supervise(
     min_backoff_s: float = 0.5,
     max_backoff_s: float = 30.0,
     healthy_after_s: float = 60.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Run ``run()`` until it returns or is cancelled; restart it whenever it fails."""
+    """Run ``run()`` until cancelled; restart it whenever it fails or returns.
+
+    A long-lived task that returns has stopped doing its job, so it is restarted
+    too. The backoff doubles from ``min_backoff_s`` to ``max_backoff_s`` and starts
+    again after a run that lasted ``healthy_after_s``. Cancellation, and
+    ``BaseException`` such as ``KeyboardInterrupt``, pass through.
+    """
     backoff = min_backoff_s
     while True:
-        started = time.monotonic()
+        started = monotonic()
         try:
             await run()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - the one supervisor of each long-lived task
             restarts[name] += 1
-            if time.monotonic() - started >= healthy_after_s:
-                backoff = min_backoff_s
-            _log.exception("%s failed; restarting in %.1f s", name, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, max_backoff_s)
+            failed = True
         else:
-            _log.info("%s finished", name)
-            return
+            restarts[name] += 1
+            failed = False
+        if monotonic() - started >= healthy_after_s:
+            backoff = min_backoff_s
+        # Jitter, so that a city's gateways do not all retry in the same second.
+        delay = backoff * random.uniform(0.8, 1.2)  # noqa: S311 - not cryptography
+        if failed:
+            _log.exception("%s failed; restarting in %.1f s", name, delay)
+        else:
+            _log.warning("%s stopped by itself; restarting in %.1f s", name, delay)
+        await sleep(delay)
+        backoff = min(backoff * 2, max_backoff_s)

@@ -93,9 +93,18 @@ class Gateway:
     async def start(self) -> None:
         """Open the store and start every source and the uplink."""
         config = self._config
-        index = DeviceIndex.from_config(config, self._profiles or load_registry())
+        profiles = self._profiles or load_registry()
+        index = DeviceIndex.from_config(config, profiles)
         self._conn = open_store(config.data_dir / STORE_FILE)
-        self._outbox = Outbox(self._conn, config.home_id)
+        self._outbox = Outbox(
+            self._conn,
+            config.home_id,
+            max_bytes=config.outbox.max_bytes,
+            max_events=config.outbox.max_events,
+            life_safety_devices=[
+                d.device_id for d in config.devices if profiles[d.profile].life_safety
+            ],
+        )
         self._dead = DeadLetters(self._conn)
         self._uplink = Uplink(
             config,
@@ -194,6 +203,8 @@ class Gateway:
             out["dead_letters"] = sum(self._dead.counts.values())
         if self._uplink is not None:
             out.update(self._uplink.stats)
+        if self._outbox is not None:
+            out.update({f"outbox:{k}": v for k, v in self._outbox.stats.items()})
         for name, n in self._restarts.items():
             out[f"restarts:{name}"] = n
         return out

@@ -11,6 +11,7 @@ on reconnect; the sender waits rather than piling up copies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import Counter
@@ -22,13 +23,11 @@ from typing import Any
 from gateway._broker import connect, connection_kwargs
 from gateway.config import GatewayConfig
 from gateway.deadletter import DeadLetters
-from gateway.outbox import Outbox
+from gateway.outbox import Outbox, Pending
 from gateway.sources import Rejection
 from protocol import (
-    Envelope,
     GatewayStatus,
-    encode_batch,
-    encode_envelope,
+    decode_envelope,
     events_topic,
     format_timestamp,
     status_topic,
@@ -62,7 +61,7 @@ class Uplink:
         clock: Callable[[], datetime],
         clock_synced: Callable[[], bool | None],
         health: Callable[[], Mapping[str, Any]],
-        batch_size: int = 100,
+        batch_size: int = 250,
         publish_timeout_s: float = 60.0,
         min_backoff_s: float = 0.2,
         max_backoff_s: float = 30.0,
@@ -99,6 +98,9 @@ class Uplink:
             version=self._version,
             clock_synced=self._clock_synced(),
             outbox=self._outbox.size(),
+            outbox_bytes=self._outbox.bytes_used(),
+            outbox_over_budget=self._outbox.over_budget,
+            outbox_evicted=self._outbox.stats["evicted"],
             devices=dict(health.get("devices", {})),
             **{k: v for k, v in health.items() if k != "devices"},
         )
@@ -156,13 +158,13 @@ class Uplink:
                     break
             self.connected = client.is_connected
 
-    async def _next_batch(self) -> list[Envelope]:
+    async def _next_pending(self) -> list[Pending]:
         while True:
-            batch = self._outbox.next_batch(self._batch)
+            batch = self._outbox.next_pending(self._batch)
             if batch:
                 return batch
             self._wake.clear()
-            batch = self._outbox.next_batch(self._batch)
+            batch = self._outbox.next_pending(self._batch)
             if batch:
                 return batch
             await self._wake.wait()
@@ -170,14 +172,14 @@ class Uplink:
     async def _send_loop(self, client: MqttClient) -> None:
         backoff = self._min_backoff
         while True:
-            batch = await self._next_batch()
+            batch = await self._next_pending()
             await client.wait_connected()
-            payload = encode_envelope(batch[0]) if len(batch) == 1 else encode_batch(batch)
+            # The stored bodies are encoded envelopes: a batch is their JSON array.
+            payload = (
+                batch[0].body if len(batch) == 1 else b"[" + b",".join(p.body for p in batch) + b"]"
+            )
             try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-                # cancellation that arrives as the publish completes, and stop would hang.
-                async with asyncio.timeout(self._publish_timeout):
-                    await client.publish(self._events_topic, payload, qos=1)
+                await self._publish_acked(client, payload)
             except PublishRefusedError as err:
                 self._refused(batch, err)
                 continue
@@ -188,29 +190,59 @@ class Uplink:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             backoff = self._min_backoff
-            self._outbox.ack(e.id for e in batch)
+            self._outbox.ack_pending(batch)
             self.stats["published"] += len(batch)
+            self.stats["messages_published"] += 1
 
-    def _refused(self, batch: list[Envelope], err: PublishRefusedError) -> None:
+    async def _publish_acked(self, client: MqttClient, payload: bytes) -> None:
+        """Publish and wait for the PUBACK, however long the connection is down.
+
+        While disconnected, paho keeps the message and resends it on reconnect,
+        so waiting adds no copy; only ``publish_timeout_s`` of connected time
+        without a PUBACK gives up (and the caller publishes the batch again).
+        """
+        # A task and asyncio.wait, not wait_for: on Python 3.11 wait_for can swallow a
+        # cancellation that arrives as the publish completes, and stop would hang.
+        task = asyncio.ensure_future(client.publish(self._events_topic, payload, qos=1))
+        try:
+            waited_connected = 0.0
+            step = min(1.0, self._publish_timeout)
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=step)
+                if done:
+                    task.result()
+                    return
+                if client.is_connected:
+                    waited_connected += step
+                if waited_connected >= self._publish_timeout:
+                    raise TimeoutError(f"no PUBACK within {self._publish_timeout:.0f} s")
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def _refused(self, batch: list[Pending], err: PublishRefusedError) -> None:
         self.stats["refused"] += len(batch)
         _log.error(
             "broker refused %d events (seq %d to %d): %s (%d); moved to dead letters",
             len(batch),
-            batch[0].seq,
-            batch[-1].seq,
+            min(p.seq for p in batch),
+            max(p.seq for p in batch),
             err.reason,
             err.code,
         )
-        self._dead.add(
-            [
+        rejections = []
+        for p in batch:
+            envelope = decode_envelope(json.loads(p.body))
+            rejections.append(
                 Rejection(
                     "publish refused",
                     "uplink",
-                    encode_envelope(e),
-                    e.at,
-                    f"{err.reason} ({err.code}); seq {e.seq}",
+                    p.body,
+                    envelope.at,
+                    f"{err.reason} ({err.code}); seq {p.seq}",
                 )
-                for e in batch
-            ]
-        )
-        self._outbox.ack(e.id for e in batch)
+            )
+        self._dead.add(rejections)
+        self._outbox.ack_pending(batch)
