@@ -65,6 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--write-config", type=Path, help="write the matching gateway TOML here")
     sim.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
 
+    prov = sub.add_parser(
+        "provision", help="create or replace a home's broker credential and ACL rules"
+    )
+    prov.add_argument("home", nargs="?", help="home id (omit with --backend)")
+    prov.add_argument("--passwd-file", type=Path, required=True, help="mosquitto password_file")
+    prov.add_argument("--acl-file", type=Path, required=True, help="mosquitto acl_file")
+    prov.add_argument(
+        "--password-out", type=Path, help="write the new password here (0600) instead of printing"
+    )
+    prov.add_argument("--backend", action="store_true", help="provision the backend's user")
+    prov.add_argument("--backend-user", default="homecare-backend", help="the backend's user")
+
     bench = sub.add_parser("bench", help="run benchmarks and print figures")
     bench.add_argument("name", nargs="?", default="all", help="benchmark name, or 'all'")
     return parser
@@ -113,11 +125,46 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from homecare.simulate import run_simulate  # noqa: PLC0415
 
         return await run_simulate(args)
+    if command == "provision":
+        return _provision(args)
     if command == "bench":
         from bench.__main__ import run as run_bench  # noqa: PLC0415
 
         return await asyncio.to_thread(run_bench, [args.name])
     raise AssertionError(command)  # argparse guarantees one of the above
+
+
+def _provision(args: argparse.Namespace) -> int:
+    from homecare import provision  # noqa: PLC0415
+
+    try:
+        if args.backend:
+            cred = provision.provision_backend(
+                passwd_file=args.passwd_file,
+                acl_file=args.acl_file,
+                backend_user=args.backend_user,
+            )
+        elif args.home:
+            cred = provision.provision_home(
+                args.home,
+                passwd_file=args.passwd_file,
+                acl_file=args.acl_file,
+                backend_user=args.backend_user,
+            )
+        else:
+            print("homecare provision: name a home id, or give --backend", file=sys.stderr)
+            return 2
+        if args.password_out is not None:
+            provision.write_secret(args.password_out, cred.password)
+            print(f"user {cred.username}: password written to {args.password_out}")
+        else:
+            print(f"user {cred.username}")
+            print(f"password {cred.password}")
+            print("(shown once; reload mosquitto with SIGHUP to apply)")
+    except provision.ProvisionError as err:
+        print(f"homecare provision: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
