@@ -205,8 +205,6 @@ class Gateway:
             out.update(self._uplink.stats)
         if self._outbox is not None:
             out.update({f"outbox:{k}": v for k, v in self._outbox.stats.items()})
-        if self._outbox is not None:
-            out.update({f"outbox:{k}": v for k, v in self._outbox.stats.items()})
         for name, n in self._restarts.items():
             out[f"restarts:{name}"] = n
         return out

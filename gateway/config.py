@@ -81,14 +81,6 @@ class OutboxSettings(_Section):
     max_events: Annotated[int, Field(ge=1_000)] = 500_000
 
 
-class OutboxSettings(_Section):
-    """The outbox's disk budget; when full, the oldest non-life-safety events are evicted."""
-
-    #: Bytes of queued events (JSON bodies plus a fixed per-row overhead).
-    max_bytes: Annotated[int, Field(ge=1_000_000)] = 128 * 1024 * 1024
-    max_events: Annotated[int, Field(ge=1_000)] = 500_000
-
-
 class GatewayConfig(_Section):
     """Everything one home's gateway needs."""
 
@@ -99,7 +91,6 @@ class GatewayConfig(_Section):
     serial: list[SerialPortConfig] = Field(default_factory=list)
     devices: list[DeviceConfig] = Field(default_factory=list)
     status_interval_s: Annotated[float, Field(gt=0)] = 60.0
-    outbox: OutboxSettings = OutboxSettings()
     outbox: OutboxSettings = OutboxSettings()
 
     @model_validator(mode="after")
