@@ -12,13 +12,15 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from protocol import EventType
+from protocol import LIFE_SAFETY_TYPES, EventType
 
 __all__ = [
+    "BatteryFilter",
     "Condition",
     "EventRule",
     "Example",
     "FieldMap",
+    "Filters",
     "Power",
     "Profile",
     "SourceKind",
@@ -149,6 +151,48 @@ class Supervision(_Strict):
         return self
 
 
+class BatteryFilter(_Strict):
+    """When a battery reading is worth an event: a real change, or a slow periodic report."""
+
+    #: Forward when the percentage moved by at least this many points.
+    min_change: Annotated[int, Field(ge=1, le=100)] = 5
+    #: Otherwise forward at most once per this many seconds (a daily sign of life).
+    report_every_s: Annotated[int, Field(gt=0)] = 86_400
+
+
+class Filters(_Strict):
+    """How the gateway thins a device's readings before they are stored.
+
+    None of these ever delays or drops a life-safety reading (sos, fall, smoke,
+    gas) except an exact radio repeat of the same transmission.
+    """
+
+    #: Chatter suppression: after a forwarded reading of a type, later readings of
+    #: that type are held until the device has been quiet this long; then the
+    #: settled (latest) value is forwarded if it differs from the last one sent.
+    debounce_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    #: Per-type rate limit: at most one reading of the type per interval; the
+    #: latest held value is forwarded when the interval ends, so no final state is lost.
+    min_interval_s: dict[EventType, Annotated[float, Field(gt=0, le=86_400)]] = Field(
+        default_factory=dict
+    )
+    battery: BatteryFilter = BatteryFilter()
+    #: Radio transmitters repeat each code several times per press: identical
+    #: frames from one device closer together than this are one transmission.
+    #: Null: 1 s for serial and rtl_433 sources, 0 for Zigbee2MQTT.
+    repeat_window_s: Annotated[float, Field(ge=0, le=10)] | None = None
+    #: For PIRs that only ever say "motion": the gateway reports ``motion: false``
+    #: after this long without a new detection, as Zigbee2MQTT's own timer does.
+    occupancy_timeout_s: Annotated[int, Field(gt=0, le=86_400)] | None = None
+
+    @model_validator(mode="after")
+    def _never_life_safety(self) -> Self:
+        limited = sorted(str(t) for t in self.min_interval_s if t in LIFE_SAFETY_TYPES)
+        if limited:
+            raise ValueError(f"life-safety types are never rate limited: {', '.join(limited)}")
+        return self
+
+
 class Example(_Strict):
     """A real payload and the events it must decode to; the registry test runs each."""
 
@@ -174,6 +218,7 @@ class Profile(_Strict):
     supervision: Supervision
     events: Annotated[list[EventRule], Field(min_length=1)]
     health: dict[str, FieldMap] = Field(default_factory=dict)
+    filters: Filters = Filters()
     examples: Annotated[list[Example], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -182,7 +227,18 @@ class Profile(_Strict):
             raise ValueError("a serial profile must name its framing")
         if self.source is not SourceKind.SERIAL and self.framing:
             raise ValueError("only serial profiles take a framing")
+        if self.filters.occupancy_timeout_s is not None and EventType.MOTION not in {
+            rule.type for rule in self.events
+        }:
+            raise ValueError("filters.occupancy_timeout_s needs a motion rule")
         return self
+
+    @property
+    def repeat_window_s(self) -> float:
+        """Return the window within which identical radio frames are one transmission."""
+        if self.filters.repeat_window_s is not None:
+            return self.filters.repeat_window_s
+        return 0.0 if self.source is SourceKind.ZIGBEE2MQTT else 1.0
 
     @property
     def event_types(self) -> frozenset[EventType]:

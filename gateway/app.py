@@ -20,9 +20,21 @@ from gateway._store import open_store
 from gateway._supervisor import supervise
 from gateway.config import GatewayConfig
 from gateway.deadletter import DeadLetters
+from gateway.devicetable import DeviceTable
 from gateway.outbox import Outbox
-from gateway.pipeline import DeviceIndex, FilterState, Reading, process
+from gateway.pipeline import (
+    DeviceIndex,
+    FilterState,
+    Reading,
+    device_snapshot,
+    next_deadline,
+    process,
+    status_devices,
+)
+from gateway.pipeline import start as start_pipeline
+from gateway.pipeline import tick as tick_pipeline
 from gateway.sources import Rejection, SourceItem
+from gateway.sources.rtl433 import Rtl433Source
 from gateway.sources.serial import SerialSource
 from gateway.sources.zigbee2mqtt import Zigbee2MqttSource
 from gateway.uplink import Uplink
@@ -56,6 +68,7 @@ class Gateway:
         clock: Callable[[], datetime] = _utc_now,
         clock_synced: Callable[[], bool | None] = system_clock_synced,
         serial_read_timeout_s: float = 0.5,
+        tick_interval_s: float = 1.0,
     ) -> None:
         self._config = config
         self._profiles = profiles
@@ -72,6 +85,9 @@ class Gateway:
         self._uplink: Uplink | None = None
         self._zigbee: Zigbee2MqttSource | None = None
         self._serial: list[SerialSource] = []
+        self._tick_s = tick_interval_s
+        self._devices: DeviceTable | None = None
+        self._persisted_at: datetime | None = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -106,6 +122,8 @@ class Gateway:
             ],
         )
         self._dead = DeadLetters(self._conn)
+        self._devices = DeviceTable(self._conn)
+        start_pipeline(self._state, index, self._clock(), self._devices.last_heard())
         self._uplink = Uplink(
             config,
             self._outbox,
@@ -119,6 +137,12 @@ class Gateway:
             await self._ingest(index, items)
 
         self._spawn("uplink", self._uplink.run)
+        self._spawn("supervision", lambda: self._tick_loop(index))
+        if config.rtl_433 is not None:
+            rtl = Rtl433Source(
+                config.rtl_433, client_id=f"homecare-rtl433-{config.home_id}", clock=self._clock
+            )
+            self._spawn("rtl_433", lambda: rtl.run(ingest))
         if config.zigbee2mqtt is not None:
             zigbee = Zigbee2MqttSource(
                 config.zigbee2mqtt, client_id=f"homecare-z2m-{config.home_id}", clock=self._clock
@@ -165,6 +189,41 @@ class Gateway:
         self._counts["events_stored"] += stored
         if stored and self._uplink is not None:
             self._uplink.notify()
+        self._persist(index)
+
+    async def _tick_loop(self, index: DeviceIndex) -> None:
+        # The pure core is called with the time; deadlines are absolute, so a late
+        # wake-up releases everything that fell due meanwhile.
+        while True:
+            now = self._clock()
+            out = tick_pipeline(self._state, index, now)
+            if out.readings or out.rejections:
+                rejections = list(out.rejections)
+                stored = self._store(out.readings, rejections)
+                self.dead_letters.add(rejections)
+                self._counts["events_stored"] += stored
+                if stored and self._uplink is not None:
+                    self._uplink.notify()
+            self._persist(index)
+            due = next_deadline(self._state)
+            delay = self._tick_s if due is None else (due - now).total_seconds()
+            await asyncio.sleep(min(max(delay, 0.01), self._tick_s))
+
+    def _persist(self, index: DeviceIndex) -> None:
+        if self._devices is None:
+            return
+        now = self._clock()
+        every = self._config.status_interval_s
+        full = self._persisted_at is None or (now - self._persisted_at).total_seconds() >= every
+        if not full and not self._state.dirty:
+            return
+        snapshot = device_snapshot(self._state, index)
+        if not full:
+            snapshot = {k: v for k, v in snapshot.items() if k in self._state.dirty}
+        else:
+            self._persisted_at = now
+        self._state.dirty.clear()
+        self._devices.write(snapshot, now)
 
     def _store(self, readings: list[Reading], rejections: list[Rejection]) -> int:
         pending = list(readings)
@@ -189,7 +248,7 @@ class Gateway:
 
     def _health(self) -> dict[str, Any]:
         return {
-            "devices": {k: dict(v) for k, v in self._state.health.items()},
+            "devices": status_devices(self._state),
             "sources": self.source_states(),
         }
 
@@ -207,6 +266,8 @@ class Gateway:
             out.update({f"outbox:{k}": v for k, v in self._outbox.stats.items()})
         for name, n in self._restarts.items():
             out[f"restarts:{name}"] = n
+        for why, n in self._state.suppressed.items():
+            out[f"suppressed:{why}"] = n
         return out
 
     def outbox_size(self) -> int:

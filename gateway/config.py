@@ -16,6 +16,7 @@ __all__ = [
     "DeviceConfig",
     "GatewayConfig",
     "OutboxSettings",
+    "Rtl433Config",
     "SerialPortConfig",
     "Zigbee2MqttConfig",
     "load_gateway_config",
@@ -59,6 +60,28 @@ class SerialPortConfig(_Section):
     baudrate: Annotated[int, Field(gt=0)] = 9600
 
 
+class Rtl433Config(_Section):
+    """rtl_433's JSON events: from its MQTT output, and/or from a pipe.
+
+    ``broker`` and ``topic``: rtl_433 run with ``-F mqtt://...,events=rtl_433/<host>/events``.
+    ``command``: run rtl_433 (for example ``["rtl_433", "-F", "json"]``) and read its stdout.
+    ``path``: read JSON lines from a FIFO (or a file being appended to).
+    """
+
+    broker: BrokerSettings | None = None
+    topic: Annotated[str, Field(min_length=1)] = "rtl_433/+/events"
+    command: Annotated[list[str], Field(min_length=1)] | None = None
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _one_input(self) -> Self:
+        if self.broker is None and self.command is None and self.path is None:
+            raise ValueError("[rtl_433] needs a broker, a command or a path")
+        if self.command is not None and self.path is not None:
+            raise ValueError("[rtl_433] takes a command or a path, not both")
+        return self
+
+
 class DeviceConfig(_Section):
     """One installed device.
 
@@ -92,6 +115,7 @@ class GatewayConfig(_Section):
     devices: list[DeviceConfig] = Field(default_factory=list)
     status_interval_s: Annotated[float, Field(gt=0)] = 60.0
     outbox: OutboxSettings = OutboxSettings()
+    rtl_433: Rtl433Config | None = None
 
     @model_validator(mode="after")
     def _devices_resolve(self) -> Self:
@@ -115,6 +139,20 @@ class GatewayConfig(_Section):
                     raise ValueError(f"{where}: a serial address is six hex digits")
             elif source is SourceKind.ZIGBEE2MQTT and self.zigbee2mqtt is None:
                 raise ValueError(f"{where}: a zigbee2mqtt device needs a [zigbee2mqtt] section")
+            elif source is SourceKind.RTL_433:
+                if self.rtl_433 is None:
+                    raise ValueError(f"{where}: an rtl_433 device needs an [rtl_433] section")
+                model, sep, ident = dev.address.rpartition(":")
+                if not sep or not model or not ident:
+                    raise ValueError(
+                        f"{where}: an rtl_433 address is 'model:id', as rtl_433 prints"
+                    )
+                known = registry[dev.profile].models
+                if known and model not in known:
+                    raise ValueError(
+                        f"{where}: model {model!r} is not one of {', '.join(known)} "
+                        f"that profile {dev.profile} decodes"
+                    )
             key = (source.value, dev.port, dev.address.upper())
             if key in seen_addresses:
                 raise ValueError(f"{where}: address {dev.address!r} is used twice")

@@ -8,7 +8,7 @@ from typing import Any
 
 from device_profiles import SourceKind
 
-__all__ = ["Availability", "BridgeState", "RawReading", "Rejection", "SourceItem"]
+__all__ = ["Availability", "BridgeState", "LinkState", "RawReading", "Rejection", "SourceItem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,19 @@ class BridgeState:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkState:
+    """A source's own link went up or down: a serial port opened or lost, rtl_433 started or exited.
+
+    ``name`` identifies the source, as in the status message (``serial:rf``, ``rtl_433``).
+    """
+
+    name: str
+    up: bool
+    observed_at: datetime
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """Input that could not be used, and why; it goes to the dead-letter store."""
 
@@ -59,4 +72,4 @@ class Rejection:
     detail: str = ""
 
 
-SourceItem = RawReading | Availability | BridgeState | Rejection
+SourceItem = RawReading | Availability | BridgeState | LinkState | Rejection

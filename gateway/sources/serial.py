@@ -4,6 +4,12 @@ The reader uses ``read(max(1, in_waiting))``: a fixed-size read with a timeout
 would add the whole timeout to every frame. When the other end goes away (a
 pseudo-terminal closed, a USB receiver unplugged) pyserial raises
 ``SerialException``; the reader closes the port and reopens it with backoff.
+Each loss and each reopening is reported as a ``LinkState`` of ``serial:<name>``,
+so that supervision can say the receiver went offline and came back.
+
+Reopening uses the configured path again, so point it at a name that survives
+a replug: ``/dev/serial/by-id/...`` (udev re-points that link at whichever
+``ttyUSBn`` the receiver gets) rather than ``/dev/ttyUSB0``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import serial
 
 from device_profiles import Frame, SourceKind, framer_for
 from gateway.config import SerialPortConfig
-from gateway.sources._base import RawReading, Rejection, SourceItem
+from gateway.sources._base import LinkState, RawReading, Rejection, SourceItem
 
 __all__ = ["SerialSource"]
 
@@ -89,6 +95,17 @@ class SerialSource:
         with contextlib.suppress(RuntimeError):  # the loop closed while stopping
             loop.call_soon_threadsafe(queue.put_nowait, items)
 
+    def _link(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        queue: asyncio.Queue[list[SourceItem]],
+        *,
+        up: bool,
+        detail: str,
+    ) -> None:
+        name = f"{SourceKind.SERIAL.value}:{self._port.name}"
+        self._emit(loop, queue, [LinkState(name, up, self._clock(), detail)])
+
     def _read_loop(
         self,
         loop: asyncio.AbstractEventLoop,
@@ -106,6 +123,7 @@ class SerialSource:
                 failures += 1
                 if failures == 1:
                     _log.warning("serial %s: cannot open: %s", self._port.name, err)
+                    self._link(loop, queue, up=False, detail="cannot open the port")
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
@@ -114,11 +132,13 @@ class SerialSource:
             self.is_open = True
             self.opened_count += 1
             _log.info("serial %s: open", self._port.name)
+            self._link(loop, queue, up=True, detail="port open")
             try:
                 self._read_port(port, loop, queue, stop)
                 backoff = self._min_backoff
             except (serial.SerialException, OSError) as err:
                 _log.warning("serial %s: read failed, reopening: %s", self._port.name, err)
+                self._link(loop, queue, up=False, detail="port lost")
             finally:
                 self.is_open = False
                 self._serial = None

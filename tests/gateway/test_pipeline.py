@@ -133,8 +133,19 @@ def test_rejections_and_bridge_state_pass_through(tmp_path: Path) -> None:
     rejection = Rejection("malformed JSON", "zigbee2mqtt", b"{", at(0))
     assert process(state, index, rejection).rejections == [rejection]
     bridge = BridgeState(SourceKind.ZIGBEE2MQTT, "offline", at(0))
-    assert process(state, index, bridge).readings == []
+    # The bridge going offline is reported as the pseudo-device gateway:zigbee2mqtt.
+    assert [(r.device_id, r.type, r.data) for r in process(state, index, bridge).readings] == [
+        (
+            "gateway:zigbee2mqtt",
+            EventType.DEVICE_STATUS,
+            {"online": False, "reason": "bridge offline"},
+        )
+    ]
     assert state.sources == {"zigbee2mqtt": "offline"}
+    again = BridgeState(SourceKind.ZIGBEE2MQTT, "offline", at(1))
+    assert process(state, index, again).readings == []
+    back = process(state, index, BridgeState(SourceKind.ZIGBEE2MQTT, "online", at(2)))
+    assert [r.data["online"] for r in back.readings] == [True]
 
 
 def test_a_number_the_decoder_cannot_convert_is_dead_lettered(tmp_path: Path) -> None:

@@ -143,7 +143,8 @@ async def test_missing_port_is_retried_and_stops_cleanly(tmp_path: Path) -> None
     assert not source.is_open
     await _stop(task)
     assert _reader_threads() == []
-    assert collected.items == []
+    assert collected.frames() == []
+    assert collected.rejections() == []
 
 
 @pytest.mark.broker
@@ -159,17 +160,76 @@ async def test_serial_frames_reach_the_events_topic(broker: Broker, tmp_path: Pa
         ):
             await eventually(lambda: gw.stats.get("status_published", 0) >= 1)
             await eventually(lambda: gw.source_states()["serial:rf"] == "open")
-            os.write(master, encode_ev1527(CODE, 0x0A) + encode_ev1527(0xFFFFFF, 0x0A))
-            os.write(master, encode_ev1527(CODE, 0x0A))
+            # A transmitter repeats its code: the three copies of one press are one event.
+            burst = encode_ev1527(CODE, 0x0A) * 3
+            os.write(master, burst + encode_ev1527(0xFFFFFF, 0x0A))
+            await eventually(lambda: gw.stats.get("suppressed:repeat", 0) == 2)
+            os.write(master, encode_ev1527(CODE, 0x0E))
             got: list[Envelope] = []
             while len(got) < 2:
                 msg = await sub.next_matching(lambda m: m.topic == events_topic(home))
                 got += [e for e in decode_events_payload(msg.payload) if isinstance(e, Envelope)]
-            # Momentary: the same code twice is two events.
             assert [(e.device, e.type, e.data.model_dump()) for e in got] == [
                 ("door-back", "contact", {"open": True}),
-                ("door-back", "contact", {"open": True}),
+                ("door-back", "contact", {"open": False}),
             ]
             assert got[0].room == "kitchen"
             await eventually(lambda: gw.stats.get("dead_letter:unknown device", 0) == 1)
+
+
+def _status_events(payload: bytes) -> list[tuple[str, bool, str]]:
+    return [
+        (e.device, e.data.model_dump()["online"], e.data.model_dump()["reason"])
+        for e in decode_events_payload(payload)
+        if isinstance(e, Envelope) and e.type == "device_status"
+    ]
+
+
+@pytest.mark.broker
+async def test_lost_receiver_reports_offline_then_online_and_reading_resumes(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Acceptance (c): the pty closes and a new one appears at the same (udev-style) link."""
+    home = f"H{uuid.uuid4().hex[:8]}"
+    link = tmp_path / "ttyRF"
+    with pty_pair() as (master, path):
+        link.symlink_to(path)
+        config = make_config(
+            tmp_path, uplink_port=broker.port, zigbee_port=None, serial_path=str(link), home_id=home
+        )
+        async with (
+            subscriber(broker, events_topic(home)) as sub,
+            Gateway(config, serial_read_timeout_s=0.1, tick_interval_s=0.05) as gw,
+        ):
+            await eventually(lambda: gw.ready)
+            os.write(master, encode_ev1527(CODE, 0x0A))
+            first = await sub.next_matching(lambda m: m.topic == events_topic(home))
+            kinds = [getattr(e, "type", None) for e in decode_events_payload(first.payload)]
+            assert kinds == ["contact"]
+
+            os.close(master)  # the receiver is unplugged
+            offline = await sub.next_matching(lambda m: bool(_status_events(m.payload)))
+            assert _status_events(offline.payload) == [("gateway:serial:rf", False, "port lost")]
+            assert gw.source_states()["serial:rf"] == "closed"
+
+            with pty_pair() as (master2, path2):  # plugged back in: udev re-points the link
+                link.unlink()
+                link.symlink_to(path2)
+                online = await sub.next_matching(lambda m: bool(_status_events(m.payload)))
+                assert _status_events(online.payload) == [("gateway:serial:rf", True, "port open")]
+                await eventually(lambda: gw.ready)
+                os.write(master2, encode_ev1527(CODE, 0x0E))
+                resumed = await sub.next_matching(
+                    lambda m: any(
+                        isinstance(e, Envelope) and e.type == "contact"
+                        for e in decode_events_payload(m.payload)
+                    )
+                )
+                data = [
+                    e.data.model_dump()
+                    for e in decode_events_payload(resumed.payload)
+                    if isinstance(e, Envelope)
+                ]
+                assert data == [{"open": False}]
+    assert _reader_threads() == []
     assert _reader_threads() == []
