@@ -121,7 +121,7 @@ async def test_a_refused_tls_session_keeps_events_and_retries(
     tls_broker: TlsBroker, tmp_path: Path, problem: str
 ) -> None:
     base = f"z2m-{uuid.uuid4().hex[:8]}"
-    uplink: dict[str, Any] = {
+    choices: dict[str, dict[str, Any]] = {
         "wrong password": {
             "port": tls_broker.password_port,
             "username": "gw-H0001",
@@ -132,7 +132,8 @@ async def test_a_refused_tls_session_keeps_events_and_retries(
             "ca_file": str(tls_broker.pki.other_ca),
         },
         "no certificate": {"port": tls_broker.cert_port},
-    }[problem]
+    }
+    uplink = choices[problem]
     config = _config(tmp_path, tls_broker, base, uplink)
     await publish(
         tls_broker.broker, f"{base}/door_front", json.dumps(DOOR_OPEN).encode(), retain=True
