@@ -158,8 +158,10 @@ class CarePlan(_Frozen):
     bed_exit_return_min: Minutes = 20.0
     #: Bathroom entered and no exit (door or motion elsewhere) for this long.
     bathroom_dwell_min: Minutes = 45.0
-    #: Radar or seat presence with no motion anywhere for this long.
+    #: Radar presence (a seat does not count) with no motion anywhere for this long.
     radar_still_min: Minutes = 30.0
+    #: Rooms where lying still for long is suspect (not the bedroom, not a chair's room).
+    radar_still_rooms: tuple[str, ...] = ("bathroom", "kitchen", "hall", "entrance")
     #: No activity anywhere in the home, within active hours, for this long.
     inactivity_hours: Hours = 4.0
     learned_inactivity: LearnedInactivity = LearnedInactivity()
@@ -180,6 +182,14 @@ class CarePlan(_Frozen):
     offline_grace_s: Annotated[float, Field(ge=0, le=86_400)] = 300.0
     #: A life-safety device (smoke, gas, SOS, fall) offline this long loses coverage: priority 2.
     life_safety_offline_min: Minutes = 60.0
+
+    @field_validator("geofence", mode="before")
+    @classmethod
+    def _geofence_type(cls, value: Any) -> Any:
+        # The shape may be left implicit: a radius makes a circle, corners a polygon.
+        if isinstance(value, Mapping) and "type" not in value:
+            return {**value, "type": "polygon" if "points" in value else "circle"}
+        return value
 
     @field_validator("timezone")
     @classmethod
