@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def _evening_in_bed(h: VirtualHome) -> None:
         ("smoke_kitchen", {"alarm": True}, "smoke"),
     ],
 )
-def test_immediate_alarms(device: str, data: dict[str, object], kind: str) -> None:
+def test_immediate_alarms(device: str, data: dict[str, Any], kind: str) -> None:
     h = VirtualHome()
     h.at(0, 10)
     event = h.send(device, **data)
