@@ -20,15 +20,27 @@ def _sos_latency() -> None:
     main()
 
 
+def _detection(args: Sequence[str] = ()) -> None:
+    from bench.detection import main  # noqa: PLC0415
+
+    main(args)
+
+
 BENCHES: dict[str, Callable[[], None]] = {
     "protocol": _protocol,
     "sos-latency": _sos_latency,
+    "detection": _detection,
 }
 
 
 def run(argv: Sequence[str]) -> int:
     """Run the named benchmarks; return an exit code."""
     names = list(argv) or ["all"]
+    if len(names) > 1 and names[0] == "detection":
+        # Only the detection bench takes options: python -m bench detection --residents 300
+        print("== detection")
+        _detection(names[1:])
+        return 0
     if names == ["all"]:
         names = list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
