@@ -264,7 +264,10 @@ class _Life:
         stay = rng.uniform(15, 30) * MIN
         self.script.visits.append(Visit("responder", [Block(found, found + stay, room, "move")]))
         back = found + stay + rng.uniform(20, 40) * HOUR
-        self.script.overlays.append(Block(found + stay, back, "out", "hospital"))
+        self.script.overlays += [
+            Block(found, found + stay, room, "still"),
+            Block(found + stay, back, "out", "hospital"),
+        ]
         self.script.quiet.append((onset, back))
 
     def _bathroom_fall(self, rng: random.Random, d: int) -> None:

@@ -173,17 +173,27 @@ class Sensors:
         return out
 
     def _transition(self, a: str, b: str, t: float, pulses: list[tuple[float, float, str]]) -> None:
+        """Add the sensors passed on the way from room ``a`` to room ``b`` (``out``: outside)."""
         if a == b:
             return
-        away_a, away_b = a in ("out",), b in ("out",)
-        if away_a != away_b:
+        # Walking to the front door takes a few seconds past the bathroom door and the hall
+        # PIR; coming in, the same happens after the front door.
+        leaving, arriving = b == "out", a == "out"
+        step = -1.0 if leaving else 1.0
+        inner = a if leaving else b
+        if leaving or arriving:
             pulses.append((t, t, "door_front"))
             if "entrance" in self.pir:
-                pulses.append((t, t, self.pir["entrance"]))
-        elif "hall" in self.pir and a not in ("hall", "entrance") and b not in ("hall", "entrance"):
-            pulses.append((t, t, self.pir["hall"]))
-        if a == "bathroom" or b == "bathroom":
-            pulses.append((t, t, "door_bathroom"))
+                seen = t + 3.0 * step
+                pulses.append((seen, seen, self.pir["entrance"]))
+        else:
+            step = 0.0
+        if "hall" in self.pir and not {a, b} & {"hall", "entrance"}:
+            seen = t + 12.0 * step
+            pulses.append((seen, seen, self.pir["hall"]))
+        if inner == "bathroom" or (not (leaving or arriving) and "bathroom" in (a, b)):
+            seen = t + 20.0 * step
+            pulses.append((seen, seen, "door_bathroom"))
 
     def _activity(self, b: Block, pulses: list[tuple[float, float, str]]) -> None:
         if b.act in AWAY_ACTS:
