@@ -237,6 +237,8 @@ def _window_min(plan: CarePlan, scenario: str) -> float:
 
 
 def _verdict(name: str, ok: bool, figure: str) -> str:
+    if figure.endswith("/0"):
+        return f"- {name}: not measured (no such incident in this cohort)"
     return f"- {name}: {'met' if ok else 'MISSED'} ({figure})"
 
 
@@ -273,11 +275,13 @@ def report(ev: Evaluation) -> list[str]:
         "",
         *_table(ev, "kit", false_alarms=False),
         "",
-        "False alarms by detector:",
+        "False alarms by detector and kit:",
         "",
     ]
+    kit_of = {p.home: p.kit for p in c.personas}
     by_detector = Counter(
-        f"{a.kind} ({getattr(a, 'detector', '') or 'n/a'})" for a in ev.false_alarms
+        f"{a.kind} ({getattr(a, 'detector', '') or 'n/a'}), {kit_of[a.home]} kit"
+        for a in ev.false_alarms
     )
     lines += [f"- {name}: {n}" for name, n in sorted(by_detector.items())] or ["- none"]
     lines += ["", "Targets:", "", *targets(ev)]
