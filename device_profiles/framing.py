@@ -11,6 +11,18 @@ The 24-bit code identifies the transmitter (EV1527 sends a 20-bit address and
 transmitter sent (for example open, close, tamper, low battery). There is no
 checksum, so a frame is accepted only when both header and trailer sit where
 they should; anything else is dropped one byte at a time until the next header.
+
+``line``: text lines of a bedside vital-sign unit (a sensor mat under the
+mattress), NMEA-style, one per reading::
+
+    $VS,<unit>,<heart rate>,<respiration rate>,<IN|OUT>*<checksum>\r\n
+
+``unit`` is the unit's id, six hex digits; the rates are whole numbers per
+minute, or empty when the unit has no reading (nobody in bed, or still
+settling); the checksum is two hex digits, the XOR of every byte between ``$``
+and ``*``. A line is accepted only when it starts with ``$``, ends before 82
+bytes and its checksum and fields are valid; anything else is dropped up to
+the next ``$``.
 """
 
 from __future__ import annotations
@@ -25,7 +37,9 @@ __all__ = [
     "Frame",
     "FrameError",
     "Framer",
+    "LineFramer",
     "encode_ev1527",
+    "encode_vitals_line",
     "framer_for",
 ]
 
@@ -104,7 +118,118 @@ class Ev1527Framer:
         return out
 
 
-_FRAMERS: dict[str, type[Ev1527Framer]] = {"ev1527": Ev1527Framer}
+_LINE_START = ord("$")
+_LINE_MAX = 82
+_LINE_TAG = "VS"
+
+
+def _checksum(body: bytes) -> int:
+    value = 0
+    for byte in body:
+        value ^= byte
+    return value
+
+
+def _rate(text: str, limit: int) -> int | None:
+    if text == "":
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 3 or int(text) > limit:
+        raise ValueError("rate out of range")
+    return int(text)
+
+
+def encode_vitals_line(
+    unit: int, heart_rate: int | None, respiration_rate: int | None, *, in_bed: bool
+) -> bytes:
+    """Build the line a vital-sign unit writes for one reading."""
+    if not 0 <= unit < 1 << 24:
+        raise ValueError("unit must fit in 24 bits")
+    hr = "" if heart_rate is None else str(heart_rate)
+    rr = "" if respiration_rate is None else str(respiration_rate)
+    body = f"{_LINE_TAG},{unit:06X},{hr},{rr},{'IN' if in_bed else 'OUT'}".encode()
+    return b"$" + body + f"*{_checksum(body):02X}\r\n".encode()
+
+
+class LineFramer:
+    """Lines of the ``line`` format, resynchronising on the next ``$``."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[Frame | FrameError]:
+        """Add bytes; return every complete line as a frame, and every dropped run."""
+        self._buf += data
+        out: list[Frame | FrameError] = []
+        while self._buf:
+            start = self._buf.find(_LINE_START)
+            if start < 0:
+                junk = bytes(self._buf).strip(b"\r\n")
+                if junk:
+                    out.append(FrameError("no line start", bytes(self._buf)))
+                self._buf.clear()
+                break
+            if start > 0:
+                if bytes(self._buf[:start]).strip(b"\r\n"):
+                    out.append(FrameError("bytes before line start", bytes(self._buf[:start])))
+                del self._buf[:start]
+            end = self._buf.find(b"\n")
+            nxt = self._buf.find(_LINE_START, 1)
+            if nxt >= 0 and (end < 0 or nxt < end):
+                # A new line began before this one ended: this one was cut short.
+                out.append(FrameError("truncated line", bytes(self._buf[:nxt])))
+                del self._buf[:nxt]
+                continue
+            if end < 0:
+                if len(self._buf) > _LINE_MAX:
+                    out.append(FrameError("line too long", bytes(self._buf)))
+                    self._buf.clear()
+                break
+            raw = bytes(self._buf[: end + 1])
+            del self._buf[: end + 1]
+            out.append(self._line(raw))
+        return out
+
+    @staticmethod
+    def _line(raw: bytes) -> Frame | FrameError:
+        text = raw.rstrip(b"\r\n")
+        if len(raw) > _LINE_MAX:
+            return FrameError("line too long", raw)
+        star = text.rfind(b"*")
+        if star < 0 or len(text) - star != 3:
+            return FrameError("no checksum", raw)
+        body = text[1:star]
+        try:
+            if int(text[star + 1 :], 16) != _checksum(body):
+                return FrameError("bad checksum", raw)
+            tag, unit, hr, rr, bed = body.decode("ascii").split(",")
+            hexdigits = set("0123456789abcdefABCDEF")
+            if (
+                tag != _LINE_TAG
+                or len(unit) != 6
+                or not set(unit) <= hexdigits
+                or bed
+                not in (
+                    "IN",
+                    "OUT",
+                )
+            ):
+                return FrameError("malformed line", raw)
+            address = f"{int(unit, 16):06X}"
+            fields = {
+                "unit": address,
+                "heart_rate": _rate(hr, 300),
+                "respiration_rate": _rate(rr, 120),
+                "bed": bed.lower(),
+            }
+        except (ValueError, UnicodeDecodeError):
+            return FrameError("malformed line", raw)
+        return Frame(address, fields, raw)
+
+
+_FRAMERS: dict[str, type[Ev1527Framer] | type[LineFramer]] = {
+    "ev1527": Ev1527Framer,
+    "line": LineFramer,
+}
 
 
 def framer_for(name: str) -> Framer:

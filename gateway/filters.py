@@ -36,7 +36,7 @@ from device_profiles.schema import Filters
 from gateway._reading import Reading
 from protocol import LIFE_SAFETY_TYPES, EventType
 
-__all__ = ["FilterMemory", "admit", "is_repeat", "next_deadline", "repeat_key", "tick"]
+__all__ = ["FilterMemory", "admit", "forget", "is_repeat", "next_deadline", "repeat_key", "tick"]
 
 _Key = tuple[str, EventType]
 #: rtl_433 metadata that differs between copies of one transmission.
@@ -152,6 +152,15 @@ def admit(
     else:
         memory.gates.pop(key, None)
     return _forward(memory, reading)
+
+
+def forget(memory: FilterMemory, device_id: str, event_type: EventType) -> None:
+    """Forget the last forwarded value, so that the next equal reading is news again.
+
+    A ``state`` rule with a condition (``fall_status: fall_alarm``) describes entering
+    a level; once a report no longer matches, a later match is a new event.
+    """
+    memory.last_forwarded.pop((device_id, event_type), None)
 
 
 def tick(memory: FilterMemory, now: datetime) -> list[Reading]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from device_profiles import Profile, SourceKind, decode
+from device_profiles import Profile, SourceKind, Trigger, decode
 from gateway import filters, supervision
 from gateway._reading import Reading
 from gateway.config import DeviceConfig, GatewayConfig
@@ -217,6 +217,15 @@ def _reading(state: FilterState, index: DeviceIndex, item: RawReading) -> Outcom
         for e in decoded.events
     ]
     supervision.note_readings(state.supervision, (r for r, _ in candidates))
+    emitted = {r.type for r, _ in candidates}
+    for rule in profile.events:
+        if (
+            rule.trigger is Trigger.STATE
+            and rule.when is not None
+            and rule.type not in emitted
+            and rule.when.key in item.payload
+        ):
+            filters.forget(state.filters, device.device_id, rule.type)
     for reading, trigger in candidates:
         passed = filters.admit(state.filters, profile.filters, reading, trigger, now)
         if not passed:

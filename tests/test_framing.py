@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device_profiles import Frame, FrameError, encode_ev1527, framer_for
+from device_profiles import Frame, FrameError, encode_ev1527, encode_vitals_line, framer_for
 
 GOOD = bytes.fromhex("FD A1B2C3 0A DF")
 
@@ -155,3 +155,114 @@ def test_garbage_with_headers_loses_no_frame_it_does_not_overlap(
     # A junk run may by chance contain a whole valid frame; it is a real frame then.
     it = iter(got)
     assert all(any(g == f for g in it) for f in frames), (frames, got)
+
+
+# -- the ``line`` framing of bedside vital-sign units ------------------------------------------
+
+LINE = b"$VS,3F09A2,62,14,IN*0C\r\n"
+
+
+def test_good_line() -> None:
+    out = framer_for("line").feed(LINE)
+    fields = {"unit": "3F09A2", "heart_rate": 62, "respiration_rate": 14, "bed": "in"}
+    assert out == [Frame("3F09A2", fields, LINE)]
+    assert encode_vitals_line(0x3F09A2, 62, 14, in_bed=True) == LINE
+
+
+def test_line_split_across_feeds_and_empty_rates() -> None:
+    framer = framer_for("line")
+    line = encode_vitals_line(1, None, None, in_bed=False)
+    assert framer.feed(line[:7]) == []
+    out = framer.feed(line[7:])
+    assert [f.fields for f in _frames(out)] == [
+        {"unit": "000001", "heart_rate": None, "respiration_rate": None, "bed": "out"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"$VS,3F09A2,62,14,IN*0D\r\n", "bad checksum"),
+        (b"$VS,3F09A2,62,14,IN\r\n", "no checksum"),
+        (b"$VS,3F09A2,62,14*" + b"%02X" % 0 + b"\r\n", "bad checksum"),
+        (b"$XX,3F09A2,62,14,IN*" + b"%02X" % 0 + b"\r\n", "bad checksum"),
+        (b"$" + b"9" * 100, "line too long"),
+    ],
+)
+def test_bad_lines_are_reported(raw: bytes, reason: str) -> None:
+    out = framer_for("line").feed(raw)
+    assert [e.reason for e in _errors(out)] == [reason]
+    assert _frames(out) == []
+
+
+def _signed(body: str) -> bytes:
+    value = 0
+    for byte in body.encode():
+        value ^= byte
+    return b"$" + body.encode() + b"*%02X\r\n" % value
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "VS,3F09A2,999,14,IN",
+        "VS,3F09A2,62,14,MAYBE",
+        "VS,0x09A2,62,14,IN",
+        "XX,3F09A2,1,1,IN",
+        "VS,1",
+    ],
+)
+def test_well_signed_but_malformed_lines_are_rejected(body: str) -> None:
+    out = framer_for("line").feed(_signed(body))
+    assert [e.reason for e in _errors(out)] == ["malformed line"]
+
+
+def test_line_resyncs_after_a_truncated_line_and_noise() -> None:
+    second = encode_vitals_line(2, 70, 16, in_bed=True)
+    out = framer_for("line").feed(b"noise" + LINE[:9] + second)
+    assert [e.reason for e in _errors(out)] == ["bytes before line start", "truncated line"]
+    assert [f.address for f in _frames(out)] == ["000002"]
+
+
+rates = st.none() | st.integers(min_value=0, max_value=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(
+        st.tuples(
+            st.integers(0, (1 << 24) - 1), rates, st.none() | st.integers(0, 120), st.booleans()
+        )
+        | st.binary(max_size=30),
+        max_size=12,
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_fuzzed_line_stream_never_raises_and_never_invents_a_reading(
+    items: list[tuple[int, int | None, int | None, bool] | bytes], cuts: list[int]
+) -> None:
+    stream = b"".join(
+        encode_vitals_line(i[0], i[1], i[2], in_bed=i[3]) if isinstance(i, tuple) else i
+        for i in items
+    )
+    framer = framer_for("line")
+    out: list[Frame | FrameError] = []
+    last = 0
+    for cut in [*sorted({min(c, len(stream)) for c in cuts}), len(stream)]:
+        out += framer.feed(stream[last:cut])
+        last = cut
+    for frame in _frames(out):
+        assert frame.raw in stream
+    valid = [i for i in items if isinstance(i, tuple)]
+    # Noise without '$' or newline cannot cost a good line.
+    if all(b"$" not in i and b"\n" not in i for i in items if isinstance(i, bytes)):
+        got = [
+            (
+                int(f.address, 16),
+                f.fields["heart_rate"],
+                f.fields["respiration_rate"],
+                f.fields["bed"] == "in",
+            )
+            for f in _frames(out)
+        ]
+        assert got == valid

@@ -31,15 +31,38 @@ REQUIRED_PROFILES = {
     "ev1527_door",
     "ev1527_pir",
     "ev1527_sos_pendant",
+    "heiman_hs1eb",
+    "aqara_sjcgq11lm",
+    "heiman_hs2fd_ef1_3_0",
+    "tuya_mir_he200_ty",
+    "vitals_mat_line",
+    "rtl433_honeywell_security",
+    "rtl433_kerui_pir",
+    "rtl433_gs558_smoke",
+    "rtl433_fineoffset_wh55",
+    "rtl433_generic_remote_sos",
+}
+
+#: What each rtl_433 profile must cover (issue: contact, PIR, smoke, water leak, panic).
+RTL_433_KINDS = {
+    EventType.CONTACT,
+    EventType.MOTION,
+    EventType.SMOKE,
+    EventType.WATER_LEAK,
+    EventType.SOS,
 }
 
 
 def _example_payload(profile: Profile, index: int) -> dict[str, Any]:
     example = profile.examples[index]
     if profile.source is SourceKind.SERIAL:
-        assert example.frame_hex is not None, f"{profile.id}: serial example needs frame_hex"
         assert profile.framing is not None
-        out = framer_for(profile.framing).feed(bytes.fromhex(example.frame_hex))
+        if example.line is not None:
+            raw = example.line.encode() + b"\r\n"
+        else:
+            assert example.frame_hex is not None, f"{profile.id}: serial example needs bytes"
+            raw = bytes.fromhex(example.frame_hex)
+        out = framer_for(profile.framing).feed(raw)
         assert len(out) == 1, f"{profile.id} example {index}: {out}"
         frame = out[0]
         assert isinstance(frame, Frame), f"{profile.id} example {index}: {frame}"
@@ -90,6 +113,13 @@ def test_registry_invariants() -> None:
                     f"{where}: {data} -> {fields} -> {events}"
                 )
 
+        if profile.source is SourceKind.RTL_433:
+            assert profile.models, f"{pid}: name the rtl_433 model strings it decodes"
+            for i, example in enumerate(profile.examples):
+                assert example.payload is not None
+                assert example.payload.get("model") in profile.models, f"{pid} example {i}"
+        if profile.source is not SourceKind.ZIGBEE2MQTT:
+            assert profile.repeat_window_s > 0, f"{pid}: radio repeats must be collapsed"
         if profile.life_safety:
             assert profile.event_types & LIFE_SAFETY_TYPES, f"{pid}: life_safety emits none"
         if profile.event_types & LIFE_SAFETY_TYPES:
@@ -198,3 +228,23 @@ def test_not_yaml_is_rejected(tmp_path: Path) -> None:
     path = _write(tmp_path, "t1", "id: [unclosed\n")
     with pytest.raises(ProfileError, match="cannot read YAML"):
         load_profile(path)
+
+
+def test_rtl_433_profiles_cover_the_required_kinds() -> None:
+    rtl = [p for p in load_registry().values() if p.source is SourceKind.RTL_433]
+    covered = set().union(*(p.event_types for p in rtl))
+    assert covered >= RTL_433_KINDS
+
+
+def test_filters_never_rate_limit_life_safety_types(tmp_path: Path) -> None:
+    text = _VALID.format(id="t1") + "filters:\n  min_interval_s: {smoke: 30}\n"
+    with pytest.raises(ProfileError, match="never rate limited"):
+        load_profile(_write(tmp_path, "t1", text))
+    for profile in load_registry().values():
+        assert not set(profile.filters.min_interval_s) & LIFE_SAFETY_TYPES
+
+
+def test_occupancy_timeout_needs_a_motion_rule(tmp_path: Path) -> None:
+    text = _VALID.format(id="t1") + "filters: {occupancy_timeout_s: 90}\n"
+    with pytest.raises(ProfileError, match="needs a motion rule"):
+        load_profile(_write(tmp_path, "t1", text))

@@ -156,3 +156,25 @@ def test_a_number_the_decoder_cannot_convert_is_dead_lettered(tmp_path: Path) ->
     assert out.readings == [] or all(r.type is not EventType.BATTERY for r in out.readings)
     assert len(out.rejections) == 1
     assert out.rejections[0].reason in {"decode failed", "decode problem"}
+
+
+def test_a_fall_radar_reports_each_fall_once_however_often_z2m_repeats_it(tmp_path: Path) -> None:
+    config = make_config(
+        tmp_path,
+        devices=[
+            {"device_id": "radar", "profile": "heiman_hs2fd_ef1_3_0", "address": "radar_bath"}
+        ],
+    )
+    index = DeviceIndex.from_config(config, load_registry())
+    state = FilterState()
+
+    def report(fall: str, t: float) -> list[tuple[str, dict[str, Any]]]:
+        payload = {"fall_status": fall, "occupancy": True, "linkquality": 150}
+        out = process(state, index, _z2m(payload, t, name="radar_bath"))
+        return [(str(r.type), r.data) for r in out.readings if r.type == "fall"]
+
+    alarm = [("fall", {"source": "radar", "confidence": 1.0})]
+    assert report("fall_alarm", 0) == alarm
+    assert report("fall_alarm", 5) == []  # the cached state repeated
+    assert report("normal", 60) == []
+    assert report("fall_alarm", 120) == alarm  # a second fall
