@@ -263,7 +263,12 @@ class _Life:
         """Someone finds the resident; the ambulance takes them away for a day or two."""
         stay = rng.uniform(15, 30) * MIN
         self.script.visits.append(Visit("responder", [Block(found, found + stay, room, "move")]))
-        back = found + stay + rng.uniform(20, 40) * HOUR
+        # Discharged from hospital by day, after at least 20 h there.
+        earliest = datetime.fromtimestamp(found + stay + 20 * HOUR, self.zone)
+        back = datetime.combine(earliest.date(), time(0), self.zone).timestamp()
+        back += rng.uniform(10, 17) * HOUR
+        if back < earliest.timestamp():
+            back += 24 * HOUR
         self.script.overlays += [
             Block(found, found + stay, room, "still"),
             Block(found + stay, back, "out", "hospital"),
