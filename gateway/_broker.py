@@ -9,11 +9,21 @@ from gateway._errors import GatewayError
 from gateway.config import BrokerSettings
 from protocol.mqtt import MqttClient
 
-__all__ = ["connect", "connection_kwargs"]
+__all__ = ["SESSION_EXPIRY_S", "connect", "connection_kwargs"]
+
+#: How long a broker keeps a gateway session (its subscriptions, and the QoS 1
+#: messages it has not yet acknowledged) while the gateway is away.
+SESSION_EXPIRY_S = 3600
 
 
 def connection_kwargs(settings: BrokerSettings) -> dict[str, Any]:
-    """Return host, port, credentials and TLS context for ``MqttClient``."""
+    """Return host, port, credentials, TLS context and session settings for ``MqttClient``.
+
+    Every gateway session is persistent (``clean_start`` false, with an expiry):
+    a message that arrived but was not yet acknowledged, because its events were
+    not yet durable, is delivered again after a restart or a crash, and messages
+    published while the gateway was down wait for it. The client id must be stable.
+    """
     tls: ssl.SSLContext | None = None
     if settings.tls:
         try:
@@ -34,6 +44,8 @@ def connection_kwargs(settings: BrokerSettings) -> dict[str, Any]:
         "password": settings.password.get_secret_value() if settings.password else None,
         "tls": tls,
         "protocol_v5": settings.protocol == "5",
+        "clean_start": False,
+        "session_expiry_s": SESSION_EXPIRY_S,
     }
 
 

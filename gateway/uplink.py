@@ -113,8 +113,6 @@ class Uplink:
             **connection_kwargs(settings),
             client_id=settings.client_id or f"homecare-gw-{self._config.home_id}",
             will=Will(self._status_topic, OFFLINE_STATUS, qos=1, retain=True),
-            clean_start=False,
-            session_expiry_s=3600,
         )
         await connect(client, self._connect_timeout)
         self.stats["connects"] += 1
