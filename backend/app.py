@@ -18,7 +18,7 @@ from backend._errors import BackendError
 from backend.api import create_app
 from backend.config import BackendConfig, check_backend_config
 from backend.hub import Hub
-from backend.ingest import SUBSCRIPTIONS, Ingest, IngestStats
+from backend.ingest import SUBSCRIPTIONS, Detection, DetectionBatch, Ingest, IngestStats, Scheduler
 from backend.storage import Store
 from protocol.mqtt import MqttClient, MqttConnectError
 
@@ -64,6 +64,8 @@ class Backend:
         self._store: Store | None = None
         self._client: MqttClient | None = None
         self._ingest: Ingest | None = None
+        self.detection = Detection(config.care_plans())
+        self._scheduler: Scheduler | None = None
         self._server: _Server | None = None
         self._server_task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
@@ -118,15 +120,35 @@ class Backend:
             await self._client.connect()
         except MqttConnectError as err:
             raise BackendError(str(err)) from err
-        self._ingest = Ingest(self._client, self._store, self.hub, stats=self.stats)
+        restored = await self.detection.restore(self._store)
+        if restored:
+            _log.info("%d homes have detector deadlines pending", restored)
+        self._scheduler = Scheduler(
+            self.detection, self._store, self.hub, on_changes=self._count_fired
+        )
+        self._scheduler.start()
+        self._ingest = Ingest(
+            self._client, self._store, self.hub, stats=self.stats, detection=self.detection
+        )
         self._ingest.start()
         if cfg.api.enabled:
             await self._start_api()
 
+    def _count_fired(self, batch: DetectionBatch) -> None:
+        for change in batch.changes:
+            if change.change == "opened":
+                self.stats.alerts_opened += 1
+            else:
+                self.stats.alerts_attached += 1
+
     async def _start_api(self) -> None:
         cfg = self.config.api
         app = create_app(
-            self.store, self.hub, self.api_token, mqtt_connected=lambda: self.mqtt_connected
+            self.store,
+            self.hub,
+            self.api_token,
+            mqtt_connected=lambda: self.mqtt_connected,
+            detection=self.detection,
         )
         self._socket = _listen(cfg.host, cfg.port)
         self.api_port = int(self._socket.getsockname()[1])
@@ -148,6 +170,9 @@ class Backend:
         if self._ingest is not None:
             await self._ingest.stop()
             self._ingest = None
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+            self._scheduler = None
         self.hub.close()
         if self._server is not None and self._server_task is not None:
             self._server.should_exit = True

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 
 from backend.api._problems import Problem
 from backend.hub import Hub
+from backend.ingest import Detection
 from backend.storage import Store
 
 __all__ = [
@@ -34,6 +35,7 @@ class ApiContext:
     hub: Hub
     token: str
     mqtt_connected: Callable[[], bool] | None = None
+    detection: Detection | None = None
 
 
 def _context(conn: HTTPConnection) -> ApiContext:

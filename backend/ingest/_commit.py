@@ -11,6 +11,7 @@ from uuid import UUID
 
 from backend.alerts import AlertChange, apply_trigger
 from backend.detectors import ImmediateState, detect_immediate
+from backend.ingest._detection import Detection, DetectionBatch
 from backend.ingest._plan import Plan
 from backend.ingest._seq import SeqTrack, observe
 from backend.storage import Store, Transaction
@@ -29,6 +30,7 @@ class Outcome:
     statuses: int
     changes: list[AlertChange] = field(default_factory=list)
     sequences: dict[str, SeqTrack] = field(default_factory=dict)
+    detection: DetectionBatch | None = None
 
 
 async def commit_plan(
@@ -39,13 +41,17 @@ async def commit_plan(
     *,
     new_id: Callable[[], UUID] = new_event_id,
     sequences: Mapping[str, SeqTrack] | None = None,
+    detection: Detection | None = None,
 ) -> tuple[ImmediateState, Outcome]:
     """Commit ``plan``; the returned detector state is valid only because the commit succeeded.
 
     ``sequences`` caches each home's event numbering; homes missing from it are read
     from the store. The outcome carries the numbering of every home this batch touched.
+    With ``detection`` (held under its lock by the caller), every detector runs instead of
+    the immediate rules alone; the caller adopts ``outcome.detection`` once committed.
     """
     changes: list[AlertChange] = []
+    batch: DetectionBatch | None = None
     async with store.transaction() as tx:
         for dead in plan.dead:
             await tx.add_dead_letter(dead)
@@ -55,12 +61,15 @@ async def commit_plan(
                 status.home, online=status.online, status=status.status, now=now
             )
         new = await tx.insert_events(plan.rows)
-        for envelope in plan.envelopes:
-            if envelope.id not in new:
-                continue
-            state, triggers = detect_immediate(state, envelope, now)
-            changes.extend([await apply_trigger(tx, t, now, new_id=new_id) for t in triggers])
         fresh = [e for e in plan.envelopes if e.id in new]
+        if detection is not None:
+            statuses = [(s.home, s.online) for s in plan.statuses]
+            batch = await detection.on_batch(tx, fresh, statuses, now)
+            changes.extend(batch.changes)
+        else:
+            for envelope in fresh:
+                state, triggers = detect_immediate(state, envelope, now)
+                changes.extend([await apply_trigger(tx, t, now, new_id=new_id) for t in triggers])
         tracks = await _track_sequences(tx, fresh, sequences or {})
     outcome = Outcome(
         stored=len(new),
@@ -69,6 +78,7 @@ async def commit_plan(
         statuses=len(plan.statuses),
         changes=changes,
         sequences=tracks,
+        detection=batch,
     )
     return state, outcome
 

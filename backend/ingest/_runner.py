@@ -12,6 +12,7 @@ from backend._errors import StorageError
 from backend.detectors import ImmediateState
 from backend.hub import Hub
 from backend.ingest._commit import Outcome, commit_plan
+from backend.ingest._detection import Detection
 from backend.ingest._plan import SOURCE, Plan, plan_batch
 from backend.ingest._seq import SeqTrack
 from backend.storage import DeadLetterRow, Store
@@ -59,6 +60,7 @@ class Ingest:
         clock: Callable[[], datetime] = _utcnow,
         retry_delay_s: float = 0.2,
         max_retry_delay_s: float = 30.0,
+        detection: Detection | None = None,
     ) -> None:
         self._client = client
         self._store = store
@@ -69,6 +71,7 @@ class Ingest:
         self._retry_delay = retry_delay_s
         self._max_retry_delay = max_retry_delay_s
         self._state = ImmediateState()
+        self._detection = detection
         self.sequences: dict[str, SeqTrack] = {}
         self._stopping = False
         self._idle = True
@@ -149,9 +152,23 @@ class Ingest:
             return
 
     async def _commit(self, plan: Plan, now: datetime) -> Outcome:
-        state, outcome = await commit_plan(
-            self._store, plan, self._state, now, sequences=self.sequences
-        )
+        detection = self._detection
+        if detection is None:
+            state, outcome = await commit_plan(
+                self._store, plan, self._state, now, sequences=self.sequences
+            )
+        else:
+            async with detection.lock:
+                state, outcome = await commit_plan(
+                    self._store,
+                    plan,
+                    self._state,
+                    now,
+                    sequences=self.sequences,
+                    detection=detection,
+                )
+                if outcome.detection is not None:
+                    detection.commit(outcome.detection)
         self._state = state
         self.sequences.update(outcome.sequences)
         return outcome

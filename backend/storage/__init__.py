@@ -8,6 +8,7 @@ from backend.storage._rows import (
     EventRow,
     HomeRow,
     TransitionRow,
+    VisitRow,
 )
 from backend.storage._store import Store, Transaction
 from backend.storage._tables import metadata
@@ -22,5 +23,6 @@ __all__ = [
     "Store",
     "Transaction",
     "TransitionRow",
+    "VisitRow",
     "metadata",
 ]

@@ -15,6 +15,7 @@ __all__ = [
     "EventRow",
     "HomeRow",
     "TransitionRow",
+    "VisitRow",
 ]
 
 
@@ -94,3 +95,15 @@ class EventFilter:
     since: datetime | None = None
     until: datetime | None = None
     type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    """A care visit: checked in at ``started_at``, out at ``ended_at`` (``None`` while on)."""
+
+    id: UUID
+    home: str
+    started_at: datetime
+    ended_at: datetime | None
+    carer: str | None
+    note: str | None

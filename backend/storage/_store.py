@@ -27,14 +27,18 @@ from backend.storage._rows import (
     EventRow,
     HomeRow,
     TransitionRow,
+    VisitRow,
 )
 from backend.storage._tables import (
     alert_events,
     alert_transitions,
     alerts,
     dead_letters,
+    detector_deadlines,
+    detector_states,
     events,
     homes,
+    visits,
 )
 
 __all__ = ["Store", "Transaction"]
@@ -217,6 +221,28 @@ class Store:
             r.id, r.first_seen, r.gateway_online, r.last_status, r.last_status_at, r.sequence
         )
 
+    async def pending_deadlines(self) -> list[tuple[str, str, datetime, int]]:
+        """Return every pending detector deadline as ``(home, name, due, token)``, soonest first."""
+        stmt = sa.select(detector_deadlines).order_by(detector_deadlines.c.due)
+        rows = await self._all(stmt, "reading deadlines")
+        return [(r.home, r.name, r.due, int(r.token)) for r in rows]
+
+    async def get_visit(self, visit_id: UUID) -> VisitRow | None:
+        """Return one care visit, or ``None``."""
+        rows = await self._all(sa.select(visits).where(visits.c.id == visit_id), "reading a visit")
+        return _visit(rows[0]) if rows else None
+
+    async def list_visits(self, home: str, *, limit: int = 100, offset: int = 0) -> list[VisitRow]:
+        """List the care visits of one home, newest first."""
+        stmt = (
+            sa.select(visits)
+            .where(visits.c.home == home)
+            .order_by(visits.c.started_at.desc(), visits.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_visit(r) for r in await self._all(stmt, "listing visits")]
+
     async def list_dead_letters(self, *, limit: int = 100) -> list[DeadLetterRow]:
         """List dead letters, newest first."""
         stmt = sa.select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
@@ -339,6 +365,77 @@ class Transaction:
                 reason=row.reason,
             )
         )
+
+    async def resolve_alert(self, row: AlertRow, transition: TransitionRow) -> None:
+        """Resolve an alert and record why, in the audit trail."""
+        await self.update_alert(row)
+        await self.add_transition(transition)
+
+    async def get_detector_states(self, home_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Return the stored detector state document of each home that has one."""
+        wanted = sorted(set(home_ids))
+        if not wanted:
+            return {}
+        stmt = sa.select(detector_states.c.home, detector_states.c.state).where(
+            detector_states.c.home.in_(wanted)
+        )
+        return {r.home: r.state for r in await self._conn.execute(stmt)}
+
+    async def put_detector_states(
+        self,
+        states: dict[str, tuple[dict[str, Any], list[tuple[str, datetime, int]]]],
+        now: datetime,
+    ) -> None:
+        """Store each home's state document; replace its deadlines ``(name, due, token)``."""
+        if not states:
+            return
+        homes_ = sorted(states)
+        stmt = self._insert(detector_states).values(
+            [{"home": h, "state": states[h][0], "updated_at": now} for h in homes_]
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["home"],
+            set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+        )
+        await self._conn.execute(stmt)
+        await self._conn.execute(
+            sa.delete(detector_deadlines).where(detector_deadlines.c.home.in_(homes_))
+        )
+        rows = [
+            {"home": h, "name": name, "due": due, "token": token}
+            for h in homes_
+            for name, due, token in states[h][1]
+        ]
+        for start in range(0, len(rows), _CHUNK):
+            await self._conn.execute(
+                sa.insert(detector_deadlines).values(rows[start : start + _CHUNK])
+            )
+
+    async def insert_visit(self, row: VisitRow) -> None:
+        """Record a care visit's check-in."""
+        await self._conn.execute(
+            sa.insert(visits).values(
+                id=row.id,
+                home=row.home,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                carer=row.carer,
+                note=row.note,
+            )
+        )
+
+    async def end_visit(self, visit_id: UUID, ended_at: datetime) -> bool:
+        """Record a visit's check-out; return ``False`` if it was already over."""
+        result = await self._conn.execute(
+            sa.update(visits)
+            .where(visits.c.id == visit_id, visits.c.ended_at.is_(None))
+            .values(ended_at=ended_at)
+        )
+        return bool(result.rowcount)
+
+
+def _visit(r: sa.Row[Any]) -> VisitRow:
+    return VisitRow(r.id, r.home, r.started_at, r.ended_at, r.carer, r.note)
 
 
 def _event_values(r: EventRow) -> dict[str, Any]:

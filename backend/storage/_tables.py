@@ -11,9 +11,12 @@ __all__ = [
     "alert_transitions",
     "alerts",
     "dead_letters",
+    "detector_deadlines",
+    "detector_states",
     "events",
     "homes",
     "metadata",
+    "visits",
 ]
 
 metadata = sa.MetaData()
@@ -101,4 +104,38 @@ dead_letters = sa.Table(
     sa.Column("topic", sa.String(256), nullable=True),
     sa.Column("reason", sa.Text(), nullable=False),
     sa.Column("payload", sa.LargeBinary(), nullable=False),
+)
+
+# Detector state per home (a JSON document, see backend/detectors/_codec.py), written in the
+# same transaction as the events and alerts it follows from.
+detector_states = sa.Table(
+    "detector_states",
+    metadata,
+    sa.Column("home", sa.String(64), primary_key=True),
+    sa.Column("state", JsonDoc, nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The pending deadlines of every home's detectors; the scheduler reloads them on start.
+detector_deadlines = sa.Table(
+    "detector_deadlines",
+    metadata,
+    sa.Column("home", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(96), primary_key=True),
+    sa.Column("due", UtcDateTime(), nullable=False),
+    sa.Column("token", sa.BigInteger(), nullable=False),
+    sa.Index("ix_detector_deadlines_due", "due"),
+)
+
+# Care visits: check-in and check-out through the API; one in progress suppresses inactivity.
+visits = sa.Table(
+    "visits",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("home", sa.String(64), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("ended_at", UtcDateTime(), nullable=True),
+    sa.Column("carer", sa.String(64), nullable=True),
+    sa.Column("note", sa.String(500), nullable=True),
+    sa.Index("ix_visits_home_started_at", "home", "started_at"),
 )

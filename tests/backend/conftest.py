@@ -23,6 +23,9 @@ from tests.brokers import Broker
 
 TOKEN = "test-token-0123456789abcdef"
 _TABLES = (
+    "detector_deadlines",
+    "detector_states",
+    "visits",
     "alert_transitions",
     "alert_events",
     "alerts",
