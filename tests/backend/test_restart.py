@@ -115,7 +115,7 @@ async def test_bathroom_dwell_fires_once_at_its_time_across_kill_9(
                     events_topic(home), encode_envelope(_bathroom_motion(home, entered))
                 )
         for home in (home_a, home_b):
-            while not (await _get(api, f"/homes/{home}/events"))["items"]:
+            while not (await _get(api, f"/homes/{home}/events"))["items"]:  # noqa: ASYNC110 - polls another process
                 await asyncio.sleep(0.05)
 
         os.killpg(processes[0].pid, signal.SIGKILL)
