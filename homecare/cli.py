@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     prov.add_argument("--backend", action="store_true", help="provision the backend's user")
     prov.add_argument("--backend-user", default="homecare-backend", help="the backend's user")
 
+    rp = sub.add_parser("replay", help="run the detectors over recorded events, in event time")
+    from homecare.replay import add_arguments  # noqa: PLC0415 - keep start-up light
+
+    add_arguments(rp)
+
     bench = sub.add_parser("bench", help="run benchmarks and print figures")
     bench.add_argument("name", nargs="?", default="all", help="benchmark name, or 'all'")
     return parser
@@ -127,6 +132,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await run_simulate(args)
     if command == "provision":
         return _provision(args)
+    if command == "replay":
+        from homecare.replay import run_replay  # noqa: PLC0415
+
+        return run_replay(args)
     if command == "bench":
         from bench.__main__ import run as run_bench  # noqa: PLC0415
 
