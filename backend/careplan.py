@@ -164,6 +164,8 @@ class CarePlan(_Frozen):
     radar_still_rooms: tuple[str, ...] = ("bathroom", "kitchen", "hall", "entrance")
     #: No activity anywhere in the home, within active hours, for this long.
     inactivity_hours: Hours = 4.0
+    #: Seated or seen by a radar, with no other sign of life, for this long (active hours).
+    presence_still_hours: Hours = 6.0
     learned_inactivity: LearnedInactivity = LearnedInactivity()
     #: The resident's usual local wake time; ``None`` disables the morning check.
     usual_wake_time: time | None = None

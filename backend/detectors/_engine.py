@@ -319,14 +319,20 @@ def _on_presence(w: _Work, event: Envelope, data: PresenceData) -> None:
             w.arm("still", w.now + timedelta(minutes=w.plan.radar_still_min), event.id)
         # Someone seated or seen by a radar is present: inactivity waits until they leave.
         _activity(w, event, room, up=room != BEDROOM)
-        if not radar:
-            w.disarm("bed_exit")  # sitting in a chair explains the time out of bed
+        if not radar or room not in w.plan.radar_still_rooms:
+            # Sitting in a chair, or seen by a radar where one sits, explains the time out
+            # of bed; a radar where one should not lie still leaves the watch to "still".
+            w.disarm("bed_exit")
         return
     w.present = tuple(d for d in w.present if d != event.device)
     if radar and w.still_room == room:
         w.still_room = None
         w.disarm("still")
-    _activity(w, event, room, up=False)
+    # Someone was there until now, but a radar also clears after the last person has left
+    # the home: this is not activity that could end an absence.
+    if w.last_activity is not None and not w.away:
+        w.last_activity = w.now
+        _arm_inactivity(w, w.last_activity_id)
 
 
 def _vitals_out(w: _Work, data: VitalsData) -> tuple[bool, bool]:
@@ -443,15 +449,20 @@ def _on_tamper(w: _Work, event: Envelope, data: TamperData) -> None:
 
 
 def _inactivity_suppressed(w: _Work) -> bool:
-    return bool(w.away or w.visits or not w.gateway_online or w.present)
+    return bool(w.away or w.visits or not w.gateway_online)
+
+
+def _still_hours(w: _Work) -> float:
+    # Seated or seen by a radar: alive most likely, so a longer silence is allowed.
+    return w.plan.presence_still_hours if w.present else w.plan.inactivity_hours
 
 
 def _arm_inactivity(w: _Work, cause: UUID | None) -> None:
-    if w.in_bed or w.present or w.away:
+    if w.in_bed or w.away:
         w.disarm("inactivity")
     else:
         # A lower bound: time inside active hours never runs faster than the clock.
-        w.arm("inactivity", w.now + timedelta(hours=w.plan.inactivity_hours), cause)
+        w.arm("inactivity", w.now + timedelta(hours=_still_hours(w)), cause)
     learned = w.plan.learned_inactivity
     if learned.enabled and len(w.learn_days) >= learned.min_history_days and not w.away:
         w.arm("learned", w.now + timedelta(hours=learned.min_silence_hours), cause)
@@ -479,15 +490,14 @@ def _fire_inactivity(w: _Work, timer: Timer) -> None:
     if _inactivity_suppressed(w) or w.in_bed or w.last_activity is None:
         return
     plan = w.plan
-    due = active_deadline(
-        w.last_activity, plan.inactivity_hours * 3600, plan.active_hours, plan.zone
-    )
+    hours = _still_hours(w)
+    due = active_deadline(w.last_activity, hours * 3600, plan.active_hours, plan.zone)
     if due > w.now:
         w.timers["inactivity"] = Timer(due, timer.token, timer.cause)
         return
     w.find(
         AlertKind.INACTIVITY,
-        f"no activity for {plan.inactivity_hours:g} h of active hours",
+        f"no activity for {hours:g} h of active hours{' while seated' if w.present else ''}",
         None,
         "inactivity",
         cause=timer.cause,
@@ -495,7 +505,7 @@ def _fire_inactivity(w: _Work, timer: Timer) -> None:
 
 
 def _fire_learned(w: _Work, timer: Timer) -> None:
-    if _inactivity_suppressed(w) or w.last_activity is None:
+    if _inactivity_suppressed(w) or w.present or w.last_activity is None:
         return
     learned = w.plan.learned_inactivity
     rates = hourly_rates([mask for _, mask in w.learn_days[-learned.window_days :]])
@@ -573,7 +583,9 @@ def _fire_away(w: _Work, _timer: Timer) -> None:
 
 
 def _fire_bed_exit(w: _Work, timer: Timer) -> None:
-    if not w.away and not w.in_bed:
+    # Once the night is over, getting up is the morning: the daytime detectors take over.
+    night = w.plan.night_window.contains(w.local_time().time())
+    if night and not w.away and not w.in_bed:
         w.find(
             AlertKind.FALL_SUSPECTED,
             f"out of bed at night for {w.plan.bed_exit_return_min:g} min",

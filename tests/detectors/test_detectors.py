@@ -159,6 +159,14 @@ def test_kitchen_snack_at_night_then_back_in_the_bedroom_is_normal() -> None:
     assert h.kinds() == []
 
 
+def test_getting_up_just_before_the_night_ends_is_the_morning() -> None:
+    h = VirtualHome()  # night window 22:00-07:00, 20 min to return
+    _evening_in_bed(h)
+    h.at(1, 6, 50).send("bed", occupied=False)  # up; nothing to see for a while
+    h.at(1, 7, 30)
+    assert h.by("bed_exit") == []
+
+
 def test_bed_exit_by_day_is_not_watched() -> None:
     h = VirtualHome()
     h.at(0, 13).send("bed", occupied=True)  # a nap
@@ -242,7 +250,33 @@ def test_a_nap_in_bed_is_not_inactivity() -> None:
 def test_sitting_in_a_chair_all_afternoon_is_not_inactivity() -> None:
     h = VirtualHome(CarePlan(inactivity_hours=2, learned_inactivity={"enabled": False}))
     h.at(0, 12).send("seat_living", present=True)
-    h.at(0, 18).send("seat_living", present=False)
+    h.at(0, 17, 30).send("seat_living", present=False)
+    h.after(1)
+    h.motion("kitchen")
+    assert h.kinds() == []
+
+
+def test_a_collapse_in_the_chair_is_inactivity_after_the_presence_limit() -> None:
+    plan = CarePlan(presence_still_hours=6, learned_inactivity={"enabled": False})
+    h = VirtualHome(plan)
+    h.at(0, 11).send("seat_living", present=True)
+    h.at(0, 16, 59)
+    assert h.kinds() == []
+    h.at(0, 17, 1)
+    assert [f.reason for f in h.by("inactivity")] == [
+        "no activity for 6 h of active hours while seated"
+    ]
+
+
+def test_a_radar_clearing_after_everyone_left_does_not_keep_the_home_occupied() -> None:
+    h = VirtualHome(CarePlan(inactivity_hours=2, learned_inactivity={"enabled": False}))
+    h.at(0, 9).send("radar_bathroom", present=True)
+    h.after(1).send("door_front", open=True)
+    h.after(0.2).send("door_front", open=False)
+    h.after(0.5).send("radar_bathroom", present=False)
+    h.after(15)
+    assert h.state.away
+    h.at(0, 18)
     assert h.kinds() == []
 
 
