@@ -26,9 +26,37 @@ def _detection(args: Sequence[str] = ()) -> None:
     main(args)
 
 
+def _gateway_outbox() -> None:
+    from bench.gateway_outbox import main  # noqa: PLC0415
+
+    main()
+
+
+def _gateway_rss() -> None:
+    from bench.gateway_process import rss  # noqa: PLC0415
+
+    rss()
+
+
+def _gateway_throughput() -> None:
+    from bench.gateway_process import throughput  # noqa: PLC0415
+
+    throughput()
+
+
+def _gateway_replay() -> None:
+    from bench.gateway_process import replay  # noqa: PLC0415
+
+    replay()
+
+
 BENCHES: dict[str, Callable[[], None]] = {
     "protocol": _protocol,
     "sos-latency": _sos_latency,
+    "gateway-outbox": _gateway_outbox,
+    "gateway-rss": _gateway_rss,
+    "gateway-throughput": _gateway_throughput,
+    "gateway-replay": _gateway_replay,
     "detection": _detection,
 }
 

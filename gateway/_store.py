@@ -45,6 +45,8 @@ _INDEXES = "CREATE INDEX IF NOT EXISTS outbox_by_class ON outbox (cls, seq);"
 
 #: Bytes of WAL kept on disk after a checkpoint; the WAL is truncated down to this.
 WAL_SIZE_LIMIT = 4 * 1024 * 1024
+#: SQLite page cache, in KiB.
+CACHE_KIB = 1024
 
 
 def open_store(path: Path, *, synchronous: Synchronous = "FULL") -> sqlite3.Connection:
@@ -60,6 +62,8 @@ def open_store(path: Path, *, synchronous: Synchronous = "FULL") -> sqlite3.Conn
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+        # The outbox is read in order, once: a small page cache keeps the process small.
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         conn.executescript(_SCHEMA)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
         if "cls" not in columns:

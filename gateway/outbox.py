@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -50,12 +51,13 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 _SEQ = "seq"
+_LOG_EVERY_S = 60.0
 
 _DEFAULTS = OutboxSettings()
 
 #: What one stored event costs on disk beyond its JSON body: the row header, the
 #: id's unique index entry and the class index entry (measured: bench gateway-disk).
-ROW_OVERHEAD_BYTES = 100
+ROW_OVERHEAD_BYTES = 125
 
 
 class EventClass(IntEnum):
@@ -124,6 +126,8 @@ class Outbox:
         self._life_safety_devices = frozenset(life_safety_devices)
         self.stats: Counter[str] = Counter()
         self.over_budget = False
+        self._unlogged: Counter[EventClass] = Counter()
+        self._next_log = 0.0
         self._count: Counter[EventClass] = Counter()
         self._bytes: Counter[EventClass] = Counter()
         try:
@@ -246,9 +250,19 @@ class Outbox:
         for cls, n in evicted.items():
             self.stats[f"evicted:{cls.name.lower()}"] += n
             self.stats["evicted"] += n
-            _log.warning(
-                "outbox over its budget: evicted the %d oldest %s events", n, cls.name.lower()
-            )
+            self._unlogged[cls] += n
+        now = time.monotonic()
+        # A full outbox evicts at every put: log a summary at most once a minute.
+        if self._unlogged and now >= self._next_log:
+            self._next_log = now + _LOG_EVERY_S
+            for cls, n in sorted(self._unlogged.items()):
+                _log.warning(
+                    "outbox over its budget: evicted the %d oldest %s events (%d in all)",
+                    n,
+                    cls.name.lower(),
+                    self.stats[f"evicted:{cls.name.lower()}"],
+                )
+            self._unlogged.clear()
         over = self._over(self._count, self._bytes)
         if over and not self.over_budget:
             self.stats["over_budget"] += 1
