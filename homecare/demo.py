@@ -64,8 +64,11 @@ async def _broker(workdir: Path, choice: str) -> AsyncIterator[_Endpoint]:
 def _format(change: AlertChange) -> str:
     alert = change.alert
     when = alert.updated_at.astimezone().strftime("%H:%M:%S")
-    verb = "ALERT" if change.change == "opened" else "  +  "
-    what = "raised" if change.change == "opened" else f"repeated (x{alert.trigger_count})"
+    verb, what = {
+        "opened": ("ALERT", "raised"),
+        "attached": ("  +  ", f"repeated (x{alert.trigger_count})"),
+        "resolved": ("CLEAR", "condition cleared"),
+    }[change.change]
     return (
         f"{when} {verb} P{alert.priority} {alert.kind:<6} home {alert.home}  {what}  id {alert.id}"
     )

@@ -28,7 +28,7 @@ class AlertDecision:
 class AlertChange:
     """An alert change to announce once it is committed."""
 
-    change: Literal["opened", "attached"]
+    change: Literal["opened", "attached", "resolved"]
     alert: AlertRow
     event_id: UUID
 

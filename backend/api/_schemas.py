@@ -167,7 +167,7 @@ class StreamAlertMessage(_Out):
     """One message of ``WS /stream``."""
 
     type: Literal["alert"] = "alert"
-    change: Literal["opened", "attached"]
+    change: Literal["opened", "attached", "resolved"]
     event_id: UUID
     alert: AlertOut
 

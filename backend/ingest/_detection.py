@@ -34,7 +34,7 @@ from backend.detectors import (
     visit,
 )
 from backend.hub import Hub
-from backend.storage import Store, Transaction, TransitionRow, VisitRow
+from backend.storage import AlertRow, Store, Transaction, TransitionRow, VisitRow
 from protocol import Envelope, new_event_id
 
 __all__ = ["NO_EVENT", "Detection", "DetectionBatch", "Scheduler"]
@@ -229,7 +229,10 @@ class Detection:
     ) -> None:
         for finding in findings:
             if finding.action == "clear":
-                batch.cleared += await self._clear(tx, finding, now)
+                cleared = await self._clear(tx, finding, now)
+                if cleared is not None:
+                    batch.cleared += 1
+                    batch.changes.append(AlertChange("resolved", cleared, cleared.last_event_id))
                 continue
             linked = finding.event_id or finding.cause
             trigger = Trigger(
@@ -252,12 +255,12 @@ class Detection:
                 await tx.add_transition(decision.transition)
             batch.changes.append(AlertChange(decision.change, decision.alert, trigger.event_id))
 
-    async def _clear(self, tx: Transaction, finding: Finding, now: datetime) -> int:
+    async def _clear(self, tx: Transaction, finding: Finding, now: datetime) -> AlertRow | None:
         if finding.kind not in CLEARABLE:
             raise ValueError(f"{finding.kind} alerts are never closed automatically")
         alert = await tx.find_unresolved_alert(finding.home, finding.kind.value)
         if alert is None:
-            return 0
+            return None
         resolved = replace(
             alert, status=AlertStatus.RESOLVED.value, updated_at=max(now, alert.updated_at)
         )
@@ -267,7 +270,7 @@ class Detection:
                 alert.id, now, SYSTEM, alert.status, AlertStatus.RESOLVED.value, finding.reason
             ),
         )
-        return 1
+        return resolved
 
 
 def _utcnow() -> datetime:

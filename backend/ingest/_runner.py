@@ -37,6 +37,7 @@ class IngestStats:
     statuses: int = 0
     alerts_opened: int = 0
     alerts_attached: int = 0
+    alerts_cleared: int = 0
     storage_failures: int = 0
     internal_errors: int = 0
     batches: int = 0
@@ -201,6 +202,8 @@ class Ingest:
         for change in outcome.changes:
             if change.change == "opened":
                 s.alerts_opened += 1
-            else:
+            elif change.change == "attached":
                 s.alerts_attached += 1
+            else:
+                s.alerts_cleared += 1
             self._hub.publish(change)
