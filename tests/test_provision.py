@@ -8,10 +8,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from homecare.cli import main
 from homecare.provision import (
     ProvisionError,
+    _replace_block,
+    _replace_entry,
     acl_block,
     hash_password,
     provision_backend,
@@ -194,3 +198,39 @@ def test_mosquitto_passwd_reads_our_entries(tmp_path: Path) -> None:
         pytest.skip("mosquitto_passwd is not installed")
     subprocess.run([tool, "-b", str(passwd), "other", "pw"], check=True, timeout=10)
     assert passwd.read_text().startswith(ours)
+
+
+_LINES = st.lists(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).filter(
+        lambda line: (
+            not line.strip().startswith("# BEGIN homecare")
+            and not line.strip().startswith("# END homecare")
+        )
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines=_LINES)
+def test_acl_rewrites_keep_foreign_lines_and_are_idempotent(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    once = _replace_block(text, "gw-H0001", acl_block("H0001"))
+    twice = _replace_block(once, "gw-H0001", acl_block("H0001"))
+    assert once == twice
+    kept = [line for line in lines if line.strip()]
+    assert [line for line in once.splitlines() if line.strip()][: len(kept)] == kept
+    assert once.count("# BEGIN homecare gw-H0001") == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    users=st.lists(st.from_regex(r"[A-Za-z0-9_.-]{1,12}", fullmatch=True), max_size=6),
+)
+def test_password_entries_are_replaced_not_repeated(users: list[str]) -> None:
+    text = "".join(f"{u}:$7$101$x$y\n" for u in users)
+    out = _replace_entry(_replace_entry(text, "gw-H1", "$7$1$a$b"), "gw-H1", "$7$1$c$d")
+    names = [line.split(":", 1)[0] for line in out.splitlines()]
+    assert names.count("gw-H1") == 1
+    assert out.endswith("gw-H1:$7$1$c$d\n")
+    assert [n for n in names if n != "gw-H1"] == [u for u in users if u != "gw-H1"]
