@@ -46,8 +46,16 @@ def _parser() -> argparse.ArgumentParser:
         help="private mosquitto if installed (auto), or the embedded amqtt broker",
     )
 
-    gw = sub.add_parser("gateway", help="run a home gateway")
+    gw = sub.add_parser("gateway", help="run a home gateway, or list its devices")
+    gw.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "devices"],
+        default="run",
+        help="run (default), or devices: each device's health, state and verdict",
+    )
     gw.add_argument("--config", type=Path, required=True, help="gateway TOML file")
+    gw.add_argument("--json", action="store_true", help="devices: print JSON instead of a table")
 
     be = sub.add_parser("backend", help="run the backend")
     be.add_argument("--config", type=Path, required=True, help="backend TOML file")
@@ -114,6 +122,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
                 broker=args.broker,
             )
         )
+    if command == "gateway" and args.action == "devices":
+        from homecare.devices import run_devices  # noqa: PLC0415
+
+        return run_devices(args.config, as_json=args.json)
     if command == "gateway":
         from gateway.app import run_gateway  # noqa: PLC0415
         from gateway.config import load_gateway_config  # noqa: PLC0415
