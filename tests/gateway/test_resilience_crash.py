@@ -177,10 +177,11 @@ async def test_sigterm_with_the_uplink_down_exits_cleanly_and_keeps_the_outbox(
         config = home.gateway_config(uplink.host, uplink.port, tmp_path / "gw")
         config_file = write_config(config, tmp_path / "gateway.toml")
         with gateway_process(config_file, log) as proc:
-            await asyncio.sleep(1.0)  # its sources subscribe; the uplink cannot connect
+            outbox = tmp_path / "gw" / "gateway.db"
+            # The retained availability of each device arrives once the source listens.
+            await _until(lambda: _outbox_size(outbox) == len(kit), 30, "the gateway to listen")
             for n in range(20):
                 await home.report(*toggler.next(n))
-            outbox = tmp_path / "gw" / "gateway.db"
             await _until(lambda: _outbox_size(outbox) == 20 + len(kit), 20, "the outbox")
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(15) == 0, log.read_text()[-2000:]
