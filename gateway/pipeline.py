@@ -193,8 +193,13 @@ def _reading(state: FilterState, index: DeviceIndex, item: RawReading) -> Outcom
     health = state.health.setdefault(device.device_id, {})
     health["last_seen"] = format_timestamp(heard_at)
     state.dirty.add(device.device_id)
-    key = filters.repeat_key(item.source.value, item.port, item.address, item.payload)
-    if filters.is_repeat(state.filters, key, profile.repeat_window_s, now):
+    window = profile.repeat_window_s
+    key = (
+        filters.repeat_key(item.source.value, item.port, item.address, item.payload)
+        if window
+        else ""
+    )
+    if window and filters.is_repeat(state.filters, key, window, now):
         state.suppressed["repeat"] += 1
         return out
     try:
