@@ -86,9 +86,17 @@ def _parser() -> argparse.ArgumentParser:
     prov.add_argument("--backend-user", default="homecare-backend", help="the backend's user")
 
     rp = sub.add_parser("replay", help="run the detectors over recorded events, in event time")
-    from homecare.replay import add_arguments  # noqa: PLC0415 - keep start-up light
-
-    add_arguments(rp)
+    rp.add_argument("events", type=Path, help="event envelopes, one JSON object per line")
+    rp.add_argument(
+        "--care-plans",
+        type=Path,
+        default=None,
+        help="seed file (.toml, .json or .yaml): default_care_plan and [[homes]] with care_plan",
+    )
+    rp.add_argument(
+        "--until", default=None, help="fire deadlines up to this time (RFC 3339, with a zone)"
+    )
+    rp.add_argument("--out", type=Path, default=None, help="write alerts here (default: stdout)")
 
     bench = sub.add_parser("bench", help="run benchmarks and print figures")
     bench.add_argument("name", nargs="?", default="all", help="benchmark name, or 'all'")

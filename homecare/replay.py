@@ -18,28 +18,11 @@ from backend.detectors.replay import ReplayAlert, replay
 from protocol import Envelope
 from protocol.config import ConfigError
 
-__all__ = ["ReplayError", "add_arguments", "alert_to_json", "read_events", "run_replay"]
+__all__ = ["ReplayError", "alert_to_json", "read_events", "run_replay"]
 
 
 class ReplayError(Exception):
     """The replay's input cannot be used; the message says which file and line."""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the replay command's arguments to ``parser``."""
-    parser.add_argument("events", type=Path, help="event envelopes, one JSON object per line")
-    parser.add_argument(
-        "--care-plans",
-        type=Path,
-        default=None,
-        help="seed file (.toml, .json or .yaml): default_care_plan and [[homes]] with care_plan",
-    )
-    parser.add_argument(
-        "--until", default=None, help="fire deadlines up to this time (RFC 3339, with a zone)"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="write alerts here (default: stdout)"
-    )
 
 
 def read_events(path: Path, errors: IO[str]) -> tuple[list[Envelope], int]:
