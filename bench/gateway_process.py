@@ -51,7 +51,7 @@ def _outbox_count(db: Path) -> int:
 async def _publish_all(client: MqttClient, n: int, start: int = 0, window: int = 500) -> float:
     """Publish ``n`` toggles with QoS 1, ``window`` in flight; return the seconds taken."""
     t0 = time.perf_counter()
-    pending: list[asyncio.Future[None]] = []
+    pending: list[asyncio.Future[int]] = []
     for topic, payload in toggle_payloads(BASE, n, start):
         pending.append(asyncio.ensure_future(client.publish(topic, payload, qos=1)))
         if len(pending) >= window:

@@ -32,7 +32,13 @@ from protocol import (
     format_timestamp,
     status_topic,
 )
-from protocol.mqtt import MqttClient, MqttError, PublishRefusedError, Will
+from protocol.mqtt import (
+    NO_MATCHING_SUBSCRIBERS,
+    MqttClient,
+    MqttError,
+    PublishRefusedError,
+    Will,
+)
 
 __all__ = ["OFFLINE_STATUS", "Uplink", "gateway_version"]
 
@@ -177,7 +183,7 @@ class Uplink:
                 batch[0].body if len(batch) == 1 else b"[" + b",".join(p.body for p in batch) + b"]"
             )
             try:
-                await self._publish_acked(client, payload)
+                code = await self._publish_acked(client, payload)
             except PublishRefusedError as err:
                 self._refused(batch, err)
                 continue
@@ -187,12 +193,20 @@ class Uplink:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
+            if code == NO_MATCHING_SUBSCRIBERS:
+                # The broker took it but nobody was subscribed: the backend's session is
+                # gone (a broker restarted without persistence). Keep the events; retry.
+                self.stats["no_subscribers"] += 1
+                _log.warning("no backend is subscribed yet; %d events kept for retry", len(batch))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
             backoff = self._min_backoff
             self._outbox.ack_pending(batch)
             self.stats["published"] += len(batch)
             self.stats["messages_published"] += 1
 
-    async def _publish_acked(self, client: MqttClient, payload: bytes) -> None:
+    async def _publish_acked(self, client: MqttClient, payload: bytes) -> int:
         """Publish and wait for the PUBACK, however long the connection is down.
 
         While disconnected, paho keeps the message and resends it on reconnect,
@@ -208,8 +222,7 @@ class Uplink:
             while True:
                 done, _ = await asyncio.wait({task}, timeout=step)
                 if done:
-                    task.result()
-                    return
+                    return task.result()
                 if client.is_connected:
                     waited_connected += step
                 if waited_connected >= self._publish_timeout:

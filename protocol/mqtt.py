@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from protocol._errors import ProtocolError
 
 __all__ = [
+    "NO_MATCHING_SUBSCRIBERS",
     "MqttClient",
     "MqttConnectError",
     "MqttError",
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+#: MQTT v5 PUBACK reason 16: accepted, but the broker had no subscriber to deliver to.
+NO_MATCHING_SUBSCRIBERS = 16
 
 
 class MqttError(ProtocolError):
@@ -126,7 +130,7 @@ class MqttClient:
         self._client.on_subscribe = self._on_subscribe
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
-        self._pending: dict[int, asyncio.Future[None]] = {}
+        self._pending: dict[int, asyncio.Future[int]] = {}
         self._early: dict[int, ReasonCode] = {}
         self._inbox: deque[MqttMessage] = deque()
         self._wakeup_scheduled = False
@@ -218,17 +222,19 @@ class MqttClient:
 
     async def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
-    ) -> None:
+    ) -> int:
         """Publish and wait for the broker's acknowledgement (QoS 1) or the send (QoS 0).
 
-        Raises ``PublishRefusedError`` when an MQTT v5 broker answers with a failure code.
+        Returns the PUBACK's success reason code: 0, or ``NO_MATCHING_SUBSCRIBERS``
+        (16) when an MQTT v5 broker had nobody to deliver to. Raises
+        ``PublishRefusedError`` when the broker answers with a failure code.
         """
         async with self._inflight:
-            await self._publish(topic, payload, qos, retain)
+            return await self._publish(topic, payload, qos, retain)
 
-    async def _publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+    async def _publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> int:
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
+        fut: asyncio.Future[int] = loop.create_future()
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise MqttError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
@@ -239,18 +245,18 @@ class MqttClient:
         if early is not None:
             self._settle(fut, topic, early)
         try:
-            await fut
+            return await fut
         except PublishRefusedError as err:
             raise PublishRefusedError(topic, err.reason, err.code) from None
 
     @staticmethod
-    def _settle(fut: asyncio.Future[None], topic: str, reason: ReasonCode | None) -> None:
+    def _settle(fut: asyncio.Future[int], topic: str, reason: ReasonCode | None) -> None:
         if fut.done():
             return
         if reason is not None and reason.is_failure:
             fut.set_exception(PublishRefusedError(topic, str(reason), reason.value))
         else:
-            fut.set_result(None)
+            fut.set_result(reason.value if reason is not None else 0)
 
     def _on_publish(
         self, _c: paho.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties | None

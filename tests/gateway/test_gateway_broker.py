@@ -93,7 +93,11 @@ async def test_status_is_retained_with_health_and_says_offline_on_stop(
     )
     await publish(broker, f"{base}/door_front", json.dumps(DOOR_OPEN).encode(), retain=True)
     try:
-        async with Gateway(config, clock_synced=lambda: True) as gw:
+        # The backend's subscription: without one the gateway keeps its events for retry.
+        async with (
+            subscriber(broker, events_topic(home)),
+            Gateway(config, clock_synced=lambda: True) as gw,
+        ):
             await eventually(lambda: gw.stats.get("published", 0) >= 1)
             await eventually(lambda: gw.stats.get("status_published", 0) >= 1)
             # A late subscriber still gets the retained status.
@@ -128,6 +132,7 @@ async def test_status_carries_device_health(broker: Broker, tmp_path: Path) -> N
     try:
         async with (
             subscriber(broker, status_topic(home)) as sub,
+            subscriber(broker, events_topic(home)),
             Gateway(config) as gw,
         ):
             await eventually(lambda: gw.stats.get("published", 0) >= 1)
@@ -142,6 +147,31 @@ async def test_status_carries_device_health(broker: Broker, tmp_path: Path) -> N
             assert health["link_quality"] == 120
             assert health["battery"] == 91
             assert "last_seen" in health
+    finally:
+        await publish(broker, f"{base}/door_front", b"", retain=True)
+        await publish(broker, status_topic(home), b"", retain=True)
+
+
+async def test_events_nobody_subscribed_to_are_kept_and_sent_once_the_backend_is_back(
+    broker: Broker, tmp_path: Path
+) -> None:
+    home, base = _unique()
+    config = make_config(
+        tmp_path, uplink_port=broker.port, zigbee_port=broker.port, home_id=home, base_topic=base
+    )
+    await publish(broker, f"{base}/door_front", json.dumps(DOOR_OPEN).encode(), retain=True)
+    try:
+        async with Gateway(config) as gw:
+            # A broker that lost its sessions answers "no matching subscribers" (16).
+            await eventually(lambda: gw.stats.get("no_subscribers", 0) >= 1)
+            assert gw.outbox_size() >= 1
+            async with subscriber(broker, events_topic(home)) as backend:
+                msg = await backend.next_matching(lambda m: m.topic == events_topic(home))
+                received = [
+                    e for e in decode_events_payload(msg.payload) if isinstance(e, Envelope)
+                ]
+                assert [e.type for e in received][:1] == ["contact"]
+                await eventually(lambda: gw.outbox_size() == 0)
     finally:
         await publish(broker, f"{base}/door_front", b"", retain=True)
         await publish(broker, status_topic(home), b"", retain=True)
