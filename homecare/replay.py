@@ -26,7 +26,7 @@ class ReplayError(Exception):
 
 
 def read_events(path: Path, errors: IO[str]) -> tuple[list[Envelope], int]:
-    """Read envelopes from a JSON-lines file; report and skip bad lines; sort by time (stable)."""
+    """Read envelopes from a JSON-lines file; report and skip bad lines; sort by time and seq."""
     events: list[Envelope] = []
     rejected = 0
     try:
@@ -44,8 +44,9 @@ def read_events(path: Path, errors: IO[str]) -> tuple[list[Envelope], int]:
                 first = err.errors(include_url=False, include_input=False)[0]
                 where = ".".join(map(str, first["loc"])) or "line"
                 errors.write(f"{path}:{number}: skipped: {where}: {first['msg']}\n")
-    # The detectors need each home's events in time order; a stable sort keeps ties as recorded.
-    events.sort(key=lambda e: e.at)
+    # The detectors need each home's events in the order they happened. Timestamps have
+    # millisecond resolution, so ties are common; a gateway's seq orders them.
+    events.sort(key=lambda e: (e.at, e.seq))
     return events, rejected
 
 

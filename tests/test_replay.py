@@ -162,7 +162,7 @@ async def test_replay_gives_the_alerts_of_the_live_path(broker: Broker, tmp_path
             rows = await backend.store.list_events(EventFilter(home=home), limit=1000)
             stored += [Envelope.model_validate(r.raw) for r in rows]
     del now
-    stored.sort(key=lambda e: e.at)
+    stored.sort(key=lambda e: (e.at, e.seq))  # millisecond ties: seq orders them
     replayed = list(replay(stored, plans.homes, until=datetime.now(UTC)))
     counts: dict[tuple[str, str], int] = {}
     for alert in replayed:

@@ -153,8 +153,14 @@ async def test_status_carries_device_health(broker: Broker, tmp_path: Path) -> N
 
 
 async def test_events_nobody_subscribed_to_are_kept_and_sent_once_the_backend_is_back(
-    broker: Broker, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
+    # A broker of its own: persistent backend sessions from other tests would subscribe.
+    with running_broker(tmp_path) as broker:
+        await _kept_until_subscribed(broker, tmp_path)
+
+
+async def _kept_until_subscribed(broker: Broker, tmp_path: Path) -> None:
     home, base = _unique()
     config = make_config(
         tmp_path, uplink_port=broker.port, zigbee_port=broker.port, home_id=home, base_topic=base
