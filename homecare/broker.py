@@ -87,8 +87,13 @@ class MosquittoProcess:
             "log_type error\nlog_type warning\nlog_type notice\n"
             f"{self.extra_config}"
         )
+        # A session of its own: Ctrl-C in a terminal must not take the broker down
+        # before the processes that publish through it have said goodbye.
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary, our own config file
-            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [binary, "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             _wait_listening(self.host, self.port, self.process, 10.0)

@@ -124,8 +124,10 @@ class SimHome:
         """Say the bridge goes offline, disconnect and close the pty."""
         mqtt, self._mqtt = self._mqtt, None
         if mqtt is not None:
-            with contextlib.suppress(MqttError):
-                await mqtt.publish(self._bridge_topic, _OFFLINE, qos=1, retain=True)
+            # Best effort: with the broker gone, a QoS 1 publish would wait for ever.
+            with contextlib.suppress(MqttError, TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await mqtt.publish(self._bridge_topic, _OFFLINE, qos=1, retain=True)
             await mqtt.disconnect()
         for fd in (self._master, self._slave):
             if fd is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -160,13 +161,24 @@ def test_demo_prints_its_three_alerts(broker_choice: str) -> None:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_demo_stops_cleanly_and_leaves_no_broker(stop_signal: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    ("stop_signal", "to_group"),
+    [
+        (signal.SIGINT, False),
+        (signal.SIGTERM, False),
+        # Ctrl-C in a terminal signals the whole foreground process group.
+        (signal.SIGINT, True),
+    ],
+)
+def test_demo_stops_cleanly_and_leaves_no_broker(
+    stop_signal: signal.Signals, to_group: bool
+) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "homecare", "demo", "--api-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        start_new_session=True,
     )
     try:
         assert proc.stdout is not None
@@ -177,7 +189,10 @@ def test_demo_stops_cleanly_and_leaves_no_broker(stop_signal: signal.Signals) ->
                 break
         broker_line = next(line for line in lines if "broker mosquitto on" in line)
         port = int(broker_line.rsplit(":", 1)[1])
-        proc.send_signal(stop_signal)
+        if to_group:
+            os.killpg(proc.pid, stop_signal)
+        else:
+            proc.send_signal(stop_signal)
         rest, _ = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
