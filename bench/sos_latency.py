@@ -50,9 +50,7 @@ async def _run(root: Path) -> tuple[list[float], list[float]]:
             SimHome("B0001", z2m_host=broker.host, z2m_port=broker.port, serial=False) as home,
             Gateway(home.gateway_config(broker.host, broker.port, root / "gw")) as gateway,
         ):
-            async with asyncio.timeout(10):
-                while not gateway.ready:  # noqa: ASYNC110 - flags set by source threads
-                    await asyncio.sleep(0.02)
+            await gateway.wait_ready()
             url = f"ws://127.0.0.1:{backend.api_port}/api/v1/stream?token={_TOKEN}"
             to_ws: list[float] = []
             to_hub: list[float] = []

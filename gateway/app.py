@@ -283,6 +283,16 @@ class Gateway:
             and all(port.is_open for port in self._serial)
         )
 
+    async def wait_ready(self, timeout_s: float = 10.0) -> None:
+        """Wait until ``ready``; raise ``TimeoutError`` after ``timeout_s``.
+
+        Zigbee2MQTT device messages are not retained and pyserial drops bytes that
+        arrive before it opens the port, so readings sent earlier are lost.
+        """
+        async with asyncio.timeout(timeout_s):
+            while not self.ready:  # noqa: ASYNC110 - readiness combines flags set by source threads
+                await asyncio.sleep(0.02)
+
     @property
     def uplink_connected(self) -> bool:
         """Tell whether the uplink session is up."""

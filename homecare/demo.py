@@ -175,7 +175,7 @@ async def _run(stack: AsyncExitStack, root: Path, options: DemoOptions) -> int:
         if not broker.mqtt_v5:
             gw_config = _speak_mqtt311(gw_config)
         gateway = await stack.enter_async_context(Gateway(gw_config))
-        await _until_ready(gateway)
+        await gateway.wait_ready()
         homes.append(home)
     print(
         f"homecare demo: {n_homes} homes, each with {len(homes[0].devices)} devices and a gateway\n"
@@ -240,11 +240,3 @@ def _speak_mqtt311(config: GatewayConfig) -> GatewayConfig:
     if z2m is not None:
         z2m = z2m.model_copy(update={"broker": z2m.broker.model_copy(update={"protocol": "3.1.1"})})
     return config.model_copy(update={"uplink": uplink, "zigbee2mqtt": z2m})
-
-
-async def _until_ready(gateway: Gateway, timeout_s: float = 10.0) -> None:
-    # Zigbee2MQTT device messages are not retained and pyserial drops bytes that
-    # arrive before it opens the port: inject incidents only once sources listen.
-    async with asyncio.timeout(timeout_s):
-        while not gateway.ready:  # noqa: ASYNC110 - readiness combines flags set by source threads
-            await asyncio.sleep(0.05)

@@ -64,9 +64,7 @@ async def system(broker: Broker, tmp_path: Path, database_url: str) -> AsyncIter
         Gateway(home.gateway_config(broker.host, broker.port, tmp_path / "gw")) as gateway,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{backend.api_port}/api/v1") as api,
     ):
-        async with asyncio.timeout(10):
-            while not gateway.ready:  # noqa: ASYNC110 - readiness combines flags set by threads
-                await asyncio.sleep(0.02)
+        await gateway.wait_ready()
         yield System(backend, home, gateway, api)
 
 
