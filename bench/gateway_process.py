@@ -92,9 +92,10 @@ async def _rss(root: Path) -> None:
     print("  before start and 5,000 more received live; target <= 40 MB")
     for cli, name in ((True, "python -m homecare gateway"), (False, "run_gateway alone")):
         queued, now, peak = await _rss_of(root, cli=cli)
+        # VmRSS is in KiB; the target is in MB (10^6 bytes), so both units are printed.
         print(
-            f"  {name:<28} {queued:,} queued: VmRSS {now / 1024:5.1f} MiB,"
-            f" peak {peak / 1024:5.1f} MiB"
+            f"  {name:<28} {queued:,} queued: VmRSS {now / 1024:5.1f} MiB"
+            f" ({now * 1024 / 1e6:4.1f} MB), peak {peak / 1024:5.1f} MiB"
         )
 
 

@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from device_profiles.schema import EventRule, FieldMap, Profile, Scalar, Trigger
-from protocol import EventType, data_model_for
+from protocol import EnvelopeError, EventType
+from protocol.codec import check_data
 
 __all__ = ["Decoded", "DecodedEvent", "decode", "payload_for"]
 
@@ -101,12 +100,12 @@ def decode(profile: Profile, payload: Mapping[str, Any]) -> Decoded:
                     break
                 data[name] = value
             else:
-                model = data_model_for(rule.type)
-                validated = model.model_validate(data).model_dump()
+                validated = check_data(rule.type, data)
                 out.events.append(DecodedEvent(rule.type, validated, rule.trigger))
+        except EnvelopeError as err:
+            out.problems.append(f"{rule.type}: {err.reason}")
         except ValueError as err:
-            reason = err.errors()[0]["msg"] if isinstance(err, ValidationError) else str(err)
-            out.problems.append(f"{rule.type}: {reason}")
+            out.problems.append(f"{rule.type}: {err}")
     for name, fmap in profile.health.items():
         try:
             value = _field(fmap, payload)

@@ -3,14 +3,18 @@
 A profile is data only: it says how a device is matched, which source field
 becomes which canonical field (with inversion, scale and value maps), and how
 the device is supervised. It never holds code.
+
+The schema is made of msgspec structs, not pydantic models: the gateway loads
+its profiles on a Raspberry Pi, and msgspec validates them at a small fraction
+of pydantic's memory (docs/gateway.md, "Performance").
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from msgspec import Meta, Struct, field
 
 from protocol import LIFE_SAFETY_TYPES, EventType
 
@@ -28,11 +32,12 @@ __all__ = [
     "Trigger",
 ]
 
-Scalar = StrictStr | int | float | StrictBool | None
+Scalar = str | int | float | bool | None
+_Key = Annotated[str, Meta(min_length=1)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Immutable, and unknown keys are an error."""
 
 
 class SourceKind(StrEnum):
@@ -60,46 +65,43 @@ class Trigger(StrEnum):
     MOMENTARY = "momentary"
 
 
-class Condition(_Strict):
+class Condition(_Strict, frozen=True, kw_only=True):
     """A rule fires only for payloads whose ``key`` equals, or is one of, the given values."""
 
-    key: Annotated[StrictStr, Field(min_length=1)]
+    key: _Key
     equals: Scalar = None
-    one_of: Annotated[list[Scalar] | None, Field(alias="in")] = None
+    one_of: list[Scalar] | None = field(default=None, name="in")
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Self:
+    def __post_init__(self) -> None:
         if (self.equals is None) == (self.one_of is None):
             raise ValueError("a condition needs exactly one of 'equals' or 'in'")
         if self.one_of is not None and not self.one_of:
             raise ValueError("'in' needs at least one value")
-        return self
 
     @property
     def values(self) -> tuple[Scalar, ...]:
         return (self.equals,) if self.one_of is None else tuple(self.one_of)
 
 
-class FieldMap(_Strict):
+class FieldMap(_Strict, frozen=True, kw_only=True):
     """How one canonical data field is obtained: from a source key, or a constant.
 
     A missing source key skips the rule, unless the field has a ``default`` or is
     ``optional`` (then the field is null: some firmware omits, say, ``battery``).
     """
 
-    key: Annotated[StrictStr, Field(min_length=1)] | None = None
+    key: _Key | None = None
     value: Scalar = None
-    invert: StrictBool = False
+    invert: bool = False
     scale: float | None = None
     offset: float | None = None
-    to_int: StrictBool = False
+    to_int: bool = False
     below: float | None = None
     map: dict[str, Scalar] | None = None
     default: Scalar = None
-    optional: StrictBool = False
+    optional: bool = False
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
+    def __post_init__(self) -> None:
         if (self.key is None) == (self.value is None):
             raise ValueError("a field needs exactly one of 'key' or 'value'")
         if self.value is not None and (
@@ -116,10 +118,9 @@ class FieldMap(_Strict):
             raise ValueError("'invert' is for booleans; it cannot be combined with scale/offset")
         if self.optional and (self.value is not None or self.default is not None):
             raise ValueError("'optional' is for a source key without a default")
-        return self
 
 
-class EventRule(_Strict):
+class EventRule(_Strict, frozen=True, kw_only=True):
     """One canonical event a device can produce."""
 
     type: EventType
@@ -128,18 +129,17 @@ class EventRule(_Strict):
     data: dict[str, FieldMap]
 
 
-class Supervision(_Strict):
+class Supervision(_Strict, frozen=True, kw_only=True):
     """How long silence may last before the device counts as offline.
 
     ``checkin_s`` is null for sensors that send no heartbeat (many 433 MHz ones):
     their death cannot be seen, only their silence after a test press.
     """
 
-    checkin_s: Annotated[int, Field(gt=0)] | None
-    offline_after_s: Annotated[int, Field(gt=0)] | None = None
+    checkin_s: Annotated[int, Meta(gt=0)] | None
+    offline_after_s: Annotated[int, Meta(gt=0)] | None = None
 
-    @model_validator(mode="after")
-    def _window(self) -> Self:
+    def __post_init__(self) -> None:
         if self.offline_after_s is not None and self.checkin_s is None:
             raise ValueError("offline_after_s needs checkin_s")
         if (
@@ -148,19 +148,18 @@ class Supervision(_Strict):
             and self.offline_after_s < self.checkin_s
         ):
             raise ValueError("offline_after_s must be at least checkin_s")
-        return self
 
 
-class BatteryFilter(_Strict):
+class BatteryFilter(_Strict, frozen=True, kw_only=True):
     """When a battery reading is worth an event: a real change, or a slow periodic report."""
 
     #: Forward when the percentage moved by at least this many points.
-    min_change: Annotated[int, Field(ge=1, le=100)] = 5
+    min_change: Annotated[int, Meta(ge=1, le=100)] = 5
     #: Otherwise forward at most once per this many seconds (a daily sign of life).
-    report_every_s: Annotated[int, Field(gt=0)] = 86_400
+    report_every_s: Annotated[int, Meta(gt=0)] = 86_400
 
 
-class Filters(_Strict):
+class Filters(_Strict, frozen=True, kw_only=True):
     """How the gateway thins a device's readings before they are stored.
 
     None of these ever delays or drops a life-safety reading (sos, fall, smoke,
@@ -170,59 +169,56 @@ class Filters(_Strict):
     #: Chatter suppression: after a forwarded reading of a type, later readings of
     #: that type are held until the device has been quiet this long; then the
     #: settled (latest) value is forwarded if it differs from the last one sent.
-    debounce_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    debounce_s: Annotated[float, Meta(ge=0, le=3600)] = 0.0
     #: Per-type rate limit: at most one reading of the type per interval; the
     #: latest held value is forwarded when the interval ends, so no final state is lost.
-    min_interval_s: dict[EventType, Annotated[float, Field(gt=0, le=86_400)]] = Field(
+    min_interval_s: dict[EventType, Annotated[float, Meta(gt=0, le=86_400)]] = field(
         default_factory=dict
     )
-    battery: BatteryFilter = BatteryFilter()
+    battery: BatteryFilter = field(default_factory=BatteryFilter)
     #: Radio transmitters repeat each code several times per press: identical
     #: frames from one device closer together than this are one transmission.
     #: Null: 1 s for serial and rtl_433 sources, 0 for Zigbee2MQTT.
-    repeat_window_s: Annotated[float, Field(ge=0, le=10)] | None = None
+    repeat_window_s: Annotated[float, Meta(ge=0, le=10)] | None = None
     #: For PIRs that only ever say "motion": the gateway reports ``motion: false``
     #: after this long without a new detection, as Zigbee2MQTT's own timer does.
-    occupancy_timeout_s: Annotated[int, Field(gt=0, le=86_400)] | None = None
+    occupancy_timeout_s: Annotated[int, Meta(gt=0, le=86_400)] | None = None
 
-    @model_validator(mode="after")
-    def _never_life_safety(self) -> Self:
+    def __post_init__(self) -> None:
         limited = sorted(str(t) for t in self.min_interval_s if t in LIFE_SAFETY_TYPES)
         if limited:
             raise ValueError(f"life-safety types are never rate limited: {', '.join(limited)}")
-        return self
 
 
-class Example(_Strict):
+class Example(_Strict, frozen=True, kw_only=True):
     """A real payload and the events it must decode to; the registry test runs each."""
 
-    note: StrictStr | None = None
+    note: str | None = None
     payload: dict[str, Any] | None = None
-    frame_hex: StrictStr | None = None
-    line: StrictStr | None = None
+    frame_hex: str | None = None
+    line: str | None = None
     expect: list[dict[str, Any]]
 
 
-class Profile(_Strict):
+class Profile(_Strict, frozen=True, kw_only=True):
     """A device model: how to match it, decode it and supervise it."""
 
-    id: Annotated[StrictStr, Field(pattern=r"^[a-z0-9_]+$")]
-    vendor: StrictStr
-    model: StrictStr
-    description: StrictStr
+    id: Annotated[str, Meta(pattern=r"^[a-z0-9_]+\Z")]
+    vendor: str
+    model: str
+    description: str
     source: SourceKind
-    framing: StrictStr | None = None
-    models: list[StrictStr] = Field(default_factory=list)
+    framing: str | None = None
+    models: list[str] = field(default_factory=list)
     power: Power
-    life_safety: StrictBool = False
+    life_safety: bool = False
     supervision: Supervision
-    events: Annotated[list[EventRule], Field(min_length=1)]
-    health: dict[str, FieldMap] = Field(default_factory=dict)
-    filters: Filters = Filters()
-    examples: Annotated[list[Example], Field(min_length=1)]
+    events: Annotated[list[EventRule], Meta(min_length=1)]
+    health: dict[str, FieldMap] = field(default_factory=dict)
+    filters: Filters = field(default_factory=Filters)
+    examples: Annotated[list[Example], Meta(min_length=1)]
 
-    @model_validator(mode="after")
-    def _framing_only_for_serial(self) -> Self:
+    def __post_init__(self) -> None:
         if self.source is SourceKind.SERIAL and not self.framing:
             raise ValueError("a serial profile must name its framing")
         if self.source is not SourceKind.SERIAL and self.framing:
@@ -231,7 +227,6 @@ class Profile(_Strict):
             rule.type for rule in self.events
         }:
             raise ValueError("filters.occupancy_timeout_s needs a motion rule")
-        return self
 
     @property
     def repeat_window_s(self) -> float:

@@ -23,21 +23,17 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 from uuid import UUID
-
-from pydantic import ValidationError
 
 from gateway._errors import InvalidReadingError, StoreError
 from gateway.config import OutboxSettings
 from gateway.pipeline import Reading
-from protocol import (
-    LIFE_SAFETY_TYPES,
-    Envelope,
-    EventType,
-    decode_envelope,
-    encode_envelope,
-    new_event_id,
-)
+from protocol import LIFE_SAFETY_TYPES, EnvelopeError, EventType, new_event_id
+from protocol.codec import encode_event
+
+if TYPE_CHECKING:
+    from protocol import Envelope
 
 __all__ = [
     "EVICTION_ORDER",
@@ -142,29 +138,30 @@ class Outbox:
 
     # -- writing ---------------------------------------------------------------
 
-    def _envelopes(self, readings: Sequence[Reading], first_seq: int) -> list[Envelope]:
-        out: list[Envelope] = []
+    def _encode(self, readings: Sequence[Reading], first_seq: int) -> list[Pending]:
+        out: list[Pending] = []
         for i, reading in enumerate(readings):
+            event_id = new_event_id()
             try:
-                out.append(
-                    Envelope(
-                        id=new_event_id(),
-                        home=self._home,
-                        device=reading.device_id,
-                        type=reading.type,
-                        at=reading.at,
-                        seq=first_seq + i,
-                        room=reading.room,
-                        data=reading.data,
-                    )
+                body = encode_event(
+                    event_id=event_id,
+                    home=self._home,
+                    device=reading.device_id,
+                    event_type=reading.type,
+                    at=reading.at,
+                    seq=first_seq + i,
+                    room=reading.room,
+                    data=reading.data,
                 )
-            except ValidationError as err:
-                first = err.errors(include_url=False, include_input=False)[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise InvalidReadingError(i, f"{where}: {first['msg']}") from err
+            except (EnvelopeError, ValueError) as err:
+                raise InvalidReadingError(i, str(err)) from err
+            cls = event_class(
+                reading.type, life_safety_device=reading.device_id in self._life_safety_devices
+            )
+            out.append(Pending(first_seq + i, str(event_id), cls, body))
         return out
 
-    def put(self, readings: Sequence[Reading]) -> list[Envelope]:
+    def put(self, readings: Sequence[Reading]) -> list[Pending]:
         """Store readings as envelopes in one durable transaction and return them.
 
         Evicts the oldest less important events if the budget is exceeded.
@@ -181,23 +178,20 @@ class Outbox:
                     "SELECT value FROM counters WHERE name = ?", (_SEQ,)
                 ).fetchone()
                 first = 0 if row is None else int(row[0])
-                envelopes = self._envelopes(readings, first)
+                stored = self._encode(readings, first)
                 rows = []
-                for e in envelopes:
-                    cls = event_class(
-                        e.type, life_safety_device=e.device in self._life_safety_devices
-                    )
-                    body = encode_envelope(e).decode()
-                    rows.append((e.seq, str(e.id), int(cls), body))
-                    count[cls] += 1
-                    size[cls] += len(body) + ROW_OVERHEAD_BYTES
+                for p in stored:
+                    body = p.body.decode()
+                    rows.append((p.seq, p.id, int(p.cls), body))
+                    count[p.cls] += 1
+                    size[p.cls] += len(body) + ROW_OVERHEAD_BYTES
                 self._conn.executemany(
                     "INSERT INTO outbox (seq, id, cls, body) VALUES (?, ?, ?, ?)", rows
                 )
                 self._conn.execute(
                     "INSERT INTO counters (name, value) VALUES (?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    (_SEQ, first + len(envelopes)),
+                    (_SEQ, first + len(stored)),
                 )
                 self._evict(count, size, evicted)
             except BaseException:
@@ -208,7 +202,7 @@ class Outbox:
             raise StoreError(f"cannot store {len(readings)} events: {err}") from err
         self._count, self._bytes = count, size
         self._report(evicted)
-        return envelopes
+        return stored
 
     def _over(self, count: Counter[EventClass], size: Counter[EventClass]) -> bool:
         return sum(count.values()) > self._max_events or sum(size.values()) > self._max_bytes
@@ -295,10 +289,16 @@ class Outbox:
         return [Pending(s, i, EventClass(c), b.encode()) for s, i, c, b in rows]
 
     def next_batch(self, limit: int) -> list[Envelope]:
-        """Return up to ``limit`` unacknowledged envelopes, life-safety first, then by ``seq``."""
+        """Return up to ``limit`` unacknowledged envelopes, life-safety first, then by ``seq``.
+
+        For tools and tests: it decodes with the pydantic models, which the gateway
+        itself never loads.
+        """
+        from protocol import decode_envelope  # noqa: PLC0415 - pydantic, see above
+
         return [decode_envelope(_loads(p.body)) for p in self.next_pending(limit)]
 
-    def ack(self, ids: Iterable[UUID]) -> int:
+    def ack(self, ids: Iterable[UUID | str]) -> int:
         """Delete acknowledged envelopes by id; return how many were removed."""
         keys = [str(i) for i in ids]
         return self._delete("id", keys)

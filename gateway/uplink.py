@@ -17,21 +17,15 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from importlib import metadata
 from typing import Any
 
+import homecare
 from gateway._broker import connect, connection_kwargs
 from gateway.config import GatewayConfig
 from gateway.deadletter import DeadLetters
 from gateway.outbox import Outbox, Pending
 from gateway.sources import Rejection
-from protocol import (
-    GatewayStatus,
-    decode_envelope,
-    events_topic,
-    format_timestamp,
-    status_topic,
-)
+from protocol import events_topic, format_timestamp, status_topic
 from protocol.mqtt import (
     NO_MATCHING_SUBSCRIBERS,
     MqttClient,
@@ -48,11 +42,12 @@ OFFLINE_STATUS = b'{"online": false}'
 
 
 def gateway_version() -> str:
-    """Return the installed homecare version."""
-    try:
-        return metadata.version("homecare")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """Return the homecare version.
+
+    From the package, not from ``importlib.metadata``: that module and what it
+    imports would add 2 MiB to the gateway's process.
+    """
+    return homecare.__version__
 
 
 class Uplink:
@@ -96,21 +91,21 @@ class Uplink:
         self._wake.set()
 
     def status_payload(self) -> bytes:
-        """Build the retained status message."""
+        """Build the retained status message (``protocol.GatewayStatus`` reads it)."""
         health = self._health()
-        status = GatewayStatus(
-            online=True,
-            at=format_timestamp(self._clock()),
-            version=self._version,
-            clock_synced=self._clock_synced(),
-            outbox=self._outbox.size(),
-            outbox_bytes=self._outbox.bytes_used(),
-            outbox_over_budget=self._outbox.over_budget,
-            outbox_evicted=self._outbox.stats["evicted"],
-            devices=dict(health.get("devices", {})),
+        status: dict[str, Any] = {
+            "online": True,
+            "at": format_timestamp(self._clock()),
+            "version": self._version,
+            "clock_synced": self._clock_synced(),
+            "outbox": self._outbox.size(),
+            "devices": dict(health.get("devices", {})),
+            "outbox_bytes": self._outbox.bytes_used(),
+            "outbox_over_budget": self._outbox.over_budget,
+            "outbox_evicted": self._outbox.stats["evicted"],
             **{k: v for k, v in health.items() if k != "devices"},
-        )
-        return status.model_dump_json().encode()
+        }
+        return json.dumps(status, ensure_ascii=False, separators=(",", ":")).encode()
 
     async def run(self) -> None:
         """Connect, then send and report status until cancelled."""
@@ -245,13 +240,14 @@ class Uplink:
         )
         rejections = []
         for p in batch:
-            envelope = decode_envelope(json.loads(p.body))
+            # The body is an envelope this gateway wrote; its `at` is RFC 3339 UTC.
+            at = datetime.fromisoformat(json.loads(p.body)["at"])
             rejections.append(
                 Rejection(
                     "publish refused",
                     "uplink",
                     p.body,
-                    envelope.at,
+                    at,
                     f"{err.reason} ({err.code}); seq {p.seq}",
                 )
             )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import uuid_utils.compat as uuid_compat
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -23,6 +22,7 @@ from pydantic import (
 )
 
 from protocol._errors import EnvelopeError
+from protocol.codec import PROTOCOL_VERSION, format_timestamp, new_event_id
 from protocol.events import EventData, EventType, data_model_for
 from protocol.topics import HOME_ID_PATTERN
 
@@ -37,16 +37,7 @@ __all__ = [
     "new_event_id",
 ]
 
-PROTOCOL_VERSION = 1
 MAX_BATCH = 1000
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Format an aware datetime as RFC 3339 UTC with milliseconds."""
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
-    return text.removesuffix("+00:00") + "Z"
 
 
 def _require_text_or_native(kind: type) -> Any:
@@ -70,11 +61,6 @@ EventId = Annotated[
 ]
 HomeId = Annotated[StrictStr, Field(pattern=rf"^{HOME_ID_PATTERN.pattern}$", max_length=64)]
 DeviceId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
-
-def new_event_id() -> UUID:
-    """Return a fresh, time-ordered UUIDv7."""
-    return uuid_compat.uuid7()
 
 
 class Envelope(BaseModel):

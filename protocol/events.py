@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+
+from protocol._event_types import LIFE_SAFETY_TYPES, EventType
 
 __all__ = [
     "LIFE_SAFETY_TYPES",
@@ -26,31 +27,6 @@ __all__ = [
     "VitalsData",
     "data_model_for",
 ]
-
-
-class EventType(StrEnum):
-    """The ``type`` of an event envelope."""
-
-    CONTACT = "contact"
-    MOTION = "motion"
-    PRESENCE = "presence"
-    BED = "bed"
-    SMOKE = "smoke"
-    GAS = "gas"
-    WATER_LEAK = "water_leak"
-    SOS = "sos"
-    FALL = "fall"
-    VITALS = "vitals"
-    LOCATION = "location"
-    BATTERY = "battery"
-    TAMPER = "tamper"
-    DEVICE_STATUS = "device_status"
-
-
-#: Types that may never be dropped, delayed by rate limits, or evicted from an outbox.
-LIFE_SAFETY_TYPES: frozenset[EventType] = frozenset(
-    {EventType.SOS, EventType.FALL, EventType.SMOKE, EventType.GAS}
-)
 
 
 def _number(value: Any) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,15 +11,20 @@ import pytest
 from gateway import InvalidReadingError
 from gateway._store import open_store
 from gateway.deadletter import DeadLetters
-from gateway.outbox import Outbox
+from gateway.outbox import Outbox, Pending
 from gateway.pipeline import Reading
 from gateway.sources import Rejection
-from protocol import EventType, decode_envelope
+from protocol import Envelope, EventType, decode_envelope
 from tests.gateway._helpers import at
 
 
 def _reading(t: float, device: str = "door-front") -> Reading:
     return Reading(device, EventType.CONTACT, {"open": t % 2 == 0}, at(t), "entrance")
+
+
+def _decoded(stored: Sequence[Pending]) -> list[Envelope]:
+    """Decode stored bodies with the reference models: each must be a valid envelope."""
+    return [decode_envelope(json.loads(p.body)) for p in stored]
 
 
 @pytest.fixture
@@ -34,8 +40,10 @@ def outbox(db: Path) -> Iterator[Outbox]:
 
 
 def test_put_assigns_ids_seq_and_observation_time(outbox: Outbox) -> None:
-    envelopes = outbox.put([_reading(0), _reading(1)])
-    assert [e.seq for e in envelopes] == [0, 1]
+    stored = outbox.put([_reading(0), _reading(1)])
+    envelopes = _decoded(stored)
+    assert [p.seq for p in stored] == [e.seq for e in envelopes] == [0, 1]
+    assert [p.id for p in stored] == [str(e.id) for e in envelopes]
     assert envelopes[0].id != envelopes[1].id
     assert envelopes[0].id.version == 7
     assert envelopes[1].at == at(1)
@@ -48,9 +56,11 @@ def test_put_assigns_ids_seq_and_observation_time(outbox: Outbox) -> None:
 
 def test_next_batch_returns_stored_envelopes_in_order(outbox: Outbox) -> None:
     stored = outbox.put([_reading(t) for t in range(5)])
-    assert outbox.next_batch(3) == stored[:3]
-    assert outbox.next_batch(10) == stored
-    assert all(decode_envelope(e.model_dump(mode="json")) == e for e in stored)
+    assert outbox.next_pending(3) == stored[:3]
+    assert outbox.next_batch(10) == _decoded(stored)
+    assert [e.data.model_dump() for e in _decoded(stored)] == [
+        {"open": t % 2 == 0} for t in range(5)
+    ]
 
 
 def test_nothing_leaves_before_ack(outbox: Outbox) -> None:
@@ -75,7 +85,7 @@ def test_seq_and_events_survive_reopen(db: Path) -> None:
     conn = open_store(db)
     try:
         reopened = Outbox(conn, "H0001")
-        assert reopened.next_batch(10) == [first[1]]
+        assert reopened.next_pending(10) == [first[1]]
         later = reopened.put([_reading(2)])
         assert later[0].seq == 2
         assert reopened.next_seq() == 3

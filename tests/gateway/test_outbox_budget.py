@@ -219,7 +219,7 @@ def test_the_budget_holds_unless_only_life_safety_is_left(
         sent: list[tuple[int, EventType]] = []
         for batch in puts:
             stored = outbox.put([_r(t, 0, device=f"d{i % 2}") for i, t in enumerate(batch)])
-            sent += [(e.seq, e.type) for e in stored]
+            sent += [(p.seq, EventType(json.loads(p.body)["type"])) for p in stored]
         kept = outbox.next_batch(10_000)
         kept_seqs = {e.seq for e in kept}
         # Every life-safety event is kept.

@@ -14,6 +14,7 @@ from backend.config import ApiSettings, BackendConfig, MqttSettings
 from backend.storage import EventFilter
 from gateway import Gateway
 from gateway.config import BrokerSettings
+from gateway.config import SecretStr as GatewaySecret
 from homecare.provision import provision_backend, provision_home
 from simulators.home import SimHome
 from tests.brokers import Broker, running_broker
@@ -52,7 +53,7 @@ async def test_a_gateway_publishing_for_another_home_is_refused_and_sees_it(
                 host=uplink.host,
                 port=uplink.port,
                 username=own_cred.username,
-                password=SecretStr(own_cred.password),
+                password=GatewaySecret(own_cred.password),
             )
             honest_cfg = honest_home.gateway_config(uplink.host, uplink.port, tmp_path / "gw1")
             honest_cfg = honest_cfg.model_copy(

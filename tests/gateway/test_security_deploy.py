@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from gateway._broker import connection_kwargs
-from gateway.config import BrokerSettings
+from gateway.config import BrokerSettings, SecretStr
 from homecare.broker import free_port, mosquitto_binary
 from homecare.provision import provision_backend, provision_home
 from protocol.mqtt import MqttClient, MqttConnectError, PublishRefusedError
