@@ -46,6 +46,16 @@ class AlertRow:
     trigger_count: int
     first_event_id: UUID
     last_event_id: UUID
+    #: The lifecycle: ``version`` rises with every change (optimistic concurrency).
+    version: int = 0
+    assignee: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    dispatched_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    outcome: str | None = None
+    resolution_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +66,9 @@ class TransitionRow:
     from_status: str | None
     to_status: str
     reason: str
+    #: What happened (open, acknowledge, escalate, remind, ...); the status may stay the same.
+    action: str | None = None
+    escalation_level: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

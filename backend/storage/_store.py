@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from backend._errors import StorageError
+from backend.storage._bulk import insert_new_events
 from backend.storage._rows import (
     AlertFilter,
     AlertRow,
@@ -30,12 +31,14 @@ from backend.storage._rows import (
     VisitRow,
 )
 from backend.storage._tables import (
+    alert_deadlines,
     alert_events,
     alert_transitions,
     alerts,
     dead_letters,
     detector_deadlines,
     detector_states,
+    dispatches,
     events,
     homes,
     visits,
@@ -45,8 +48,8 @@ __all__ = ["Store", "Transaction"]
 
 _log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).parent / "migrations"
-# Rows per INSERT: well under SQLite's and asyncpg's bound-parameter limits.
-_CHUNK = 500
+#: Upsert statements, built once per dialect (see ``Transaction._upsert``).
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
 @contextmanager
@@ -99,7 +102,11 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             _prepare_sqlite_path(parsed)
         try:
-            engine = create_async_engine(parsed, pool_pre_ping=True)
+            # A server can go away between two uses of a pooled connection; a file cannot,
+            # so SQLite skips the ping, which costs each transaction a round trip.
+            engine = create_async_engine(
+                parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite"
+            )
         except (ArgumentError, ImportError) as err:
             raise StorageError(f"cannot use database URL: {err}") from err
         if engine.dialect.name == "sqlite":
@@ -134,6 +141,13 @@ class Store:
             async with self._engine.begin() as conn:
                 yield Transaction(conn)
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """Lend a connection for reads that a domain package writes itself."""
+        with _translated("reading"):
+            async with self._engine.connect() as conn:
+                yield conn
+
     async def ping(self) -> None:
         """Check that the database answers."""
         with _translated("pinging"):
@@ -152,18 +166,16 @@ class Store:
         self, where: AlertFilter, *, limit: int = 100, offset: int = 0
     ) -> list[AlertRow]:
         """List alerts, newest first."""
-        stmt = sa.select(alerts)
-        if where.status is not None:
-            stmt = stmt.where(alerts.c.status == where.status)
-        if where.home is not None:
-            stmt = stmt.where(alerts.c.home == where.home)
-        if where.kind is not None:
-            stmt = stmt.where(alerts.c.kind == where.kind)
-        if where.priority is not None:
-            stmt = stmt.where(alerts.c.priority == where.priority)
+        stmt = _alert_filter(sa.select(alerts), where)
         stmt = stmt.order_by(alerts.c.opened_at.desc(), alerts.c.id.desc())
         rows = await self._all(stmt.limit(limit).offset(offset), "listing alerts")
         return [_alert(r) for r in rows]
+
+    async def count_alerts(self, where: AlertFilter) -> int:
+        """Count the alerts that ``where`` selects."""
+        stmt = _alert_filter(sa.select(sa.func.count()).select_from(alerts), where)
+        rows = await self._all(stmt, "counting alerts")
+        return int(rows[0][0])
 
     async def get_alert(self, alert_id: UUID) -> AlertRow | None:
         """Return one alert, or ``None``."""
@@ -260,42 +272,61 @@ class Transaction:
         dialect = conn.dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
-    async def insert_events(self, rows: Iterable[EventRow]) -> set[UUID]:
-        """Insert events, skipping ids already stored; return the ids that were new."""
-        new: set[UUID] = set()
-        batch = [_event_values(r) for r in rows]
-        for start in range(0, len(batch), _CHUNK):
-            stmt = (
-                self._insert(events)
-                .values(batch[start : start + _CHUNK])
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(events.c.id)
+    @property
+    def conn(self) -> AsyncConnection:
+        """The open connection, for writes that a domain package writes itself."""
+        return self._conn
+
+    @property
+    def insert(self) -> Any:
+        """The dialect's INSERT construct, which has ``on_conflict_do_*``."""
+        return self._insert
+
+    def _upsert(self, table: sa.Table, key: tuple[str, ...], update: tuple[str, ...]) -> Any:
+        """Return ``INSERT ... ON CONFLICT (key) DO UPDATE SET update``, built once per dialect.
+
+        Building one anew costs more than running it: ``excluded`` copies the table's columns.
+        """
+        cache_key = (self._conn.dialect.name, table.name, key, update)
+        stmt = _UPSERTS.get(cache_key)
+        if stmt is None:
+            stmt = self._insert(table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(key), set_={c: stmt.excluded[c] for c in update}
             )
-            new.update((await self._conn.execute(stmt)).scalars())
-        return new
+            _UPSERTS[cache_key] = stmt
+        return stmt
+
+    async def insert_events(self, rows: Sequence[EventRow]) -> set[UUID]:
+        """Insert events, skipping ids already stored; return the ids that were new."""
+        return await insert_new_events(self._conn, rows)
 
     async def touch_homes(self, home_ids: Iterable[str], now: datetime) -> None:
         """Record homes seen for the first time."""
         values = [{"id": h, "first_seen": now} for h in sorted(set(home_ids))]
         if values:
-            stmt = self._insert(homes).values(values).on_conflict_do_nothing(index_elements=["id"])
-            await self._conn.execute(stmt)
+            stmt = self._insert(homes).on_conflict_do_nothing(index_elements=["id"])
+            await self._conn.execute(stmt, values)
 
     async def get_sequences(self, home_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Return the stored event numbering of each home that has one."""
         wanted = sorted(set(home_ids))
         if not wanted:
             return {}
-        stmt = sa.select(homes.c.id, homes.c.sequence).where(homes.c.id.in_(wanted))
-        result = await self._conn.execute(stmt)
+        stmt = sa.select(homes.c.id, homes.c.sequence).where(
+            homes.c.id.in_(sa.bindparam("ids", expanding=True))
+        )
+        result = await self._conn.execute(stmt, {"ids": wanted})
         return {r.id: r.sequence for r in result if r.sequence is not None}
 
-    async def set_sequences(self, sequences: dict[str, dict[str, Any]]) -> None:
-        """Store the event numbering of homes already recorded."""
-        for home, sequence in sorted(sequences.items()):
-            await self._conn.execute(
-                sa.update(homes).where(homes.c.id == home).values(sequence=sequence)
-            )
+    async def set_sequences(self, sequences: dict[str, dict[str, Any]], now: datetime) -> None:
+        """Store the event numbering of homes; a home not yet recorded is, as first seen now."""
+        if not sequences:
+            return
+        await self._conn.execute(
+            self._upsert(homes, ("id",), ("sequence",)),
+            [{"id": h, "first_seen": now, "sequence": doc} for h, doc in sorted(sequences.items())],
+        )
 
     async def update_home_status(
         self, home: str, *, online: bool, status: dict[str, Any], now: datetime
@@ -334,15 +365,51 @@ class Transaction:
         row = (await self._conn.execute(stmt)).first()
         return _alert(row) if row is not None else None
 
+    async def get_alert(self, alert_id: UUID) -> AlertRow | None:
+        """Return one alert as this transaction sees it, or ``None``."""
+        row = (await self._conn.execute(sa.select(alerts).where(alerts.c.id == alert_id))).first()
+        return _alert(row) if row is not None else None
+
+    async def save_alert(self, row: AlertRow, *, expected_version: int) -> bool:
+        """Overwrite an alert if it is still at ``expected_version``; ``False`` if it moved on."""
+        values = _alert_values(row)
+        del values["id"]
+        result = await self._conn.execute(
+            sa.update(alerts)
+            .where(alerts.c.id == row.id, alerts.c.version == expected_version)
+            .values(**values)
+        )
+        return bool(result.rowcount)
+
     async def insert_alert(self, row: AlertRow) -> None:
         """Insert a new alert."""
         await self._conn.execute(sa.insert(alerts).values(**_alert_values(row)))
 
     async def update_alert(self, row: AlertRow) -> None:
-        """Overwrite an alert's mutable fields."""
+        """Overwrite an alert's mutable fields (its version rises by one)."""
         values = _alert_values(row)
         del values["id"]
+        values["version"] = alerts.c.version + 1
         await self._conn.execute(sa.update(alerts).where(alerts.c.id == row.id).values(**values))
+
+    async def attach_trigger(self, row: AlertRow) -> None:
+        """Record a further trigger on an alert: priority, count, last event, time.
+
+        The lifecycle's own fields are left alone, so a trigger attached while an operator
+        acts cannot undo the operator's change; the version rises, so that an operator who
+        read the alert before the trigger retries on the fresh row.
+        """
+        await self._conn.execute(
+            sa.update(alerts)
+            .where(alerts.c.id == row.id)
+            .values(
+                priority=row.priority,
+                trigger_count=row.trigger_count,
+                last_event_id=row.last_event_id,
+                updated_at=row.updated_at,
+                version=alerts.c.version + 1,
+            )
+        )
 
     async def link_event(self, alert_id: UUID, event_id: UUID) -> None:
         """Record that an event triggered an alert."""
@@ -363,12 +430,40 @@ class Transaction:
                 from_status=row.from_status,
                 to_status=row.to_status,
                 reason=row.reason,
+                action=row.action,
+                escalation_level=row.escalation_level,
             )
         )
 
     async def resolve_alert(self, row: AlertRow, transition: TransitionRow) -> None:
-        """Resolve an alert and record why, in the audit trail."""
-        await self.update_alert(row)
+        """Resolve an alert whose condition cleared, and record why, in the audit trail.
+
+        Its pending deadlines go and its live dispatches are cancelled with it.
+        """
+        await self._conn.execute(
+            sa.update(alerts)
+            .where(alerts.c.id == row.id)
+            .values(
+                status=row.status,
+                updated_at=row.updated_at,
+                resolved_at=row.resolved_at,
+                resolved_by=row.resolved_by,
+                outcome=row.outcome,
+                resolution_note=row.resolution_note,
+                version=alerts.c.version + 1,
+            )
+        )
+        await self._conn.execute(
+            sa.delete(alert_deadlines).where(alert_deadlines.c.alert_id == row.id)
+        )
+        await self._conn.execute(
+            sa.update(dispatches)
+            .where(
+                dispatches.c.alert_id == row.id,
+                dispatches.c.status.in_(("pending", "accepted")),
+            )
+            .values(status="cancelled", ended_at=transition.at)
+        )
         await self.add_transition(transition)
 
     async def get_detector_states(self, home_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -390,26 +485,25 @@ class Transaction:
         if not states:
             return
         homes_ = sorted(states)
-        stmt = self._insert(detector_states).values(
-            [{"home": h, "state": states[h][0], "updated_at": now} for h in homes_]
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["home"],
-            set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
-        )
-        await self._conn.execute(stmt)
+        # Statements without inline rows, sent with executemany: SQLAlchemy compiles each
+        # once, whatever the number of homes (the ingest writes these with every batch).
         await self._conn.execute(
-            sa.delete(detector_deadlines).where(detector_deadlines.c.home.in_(homes_))
+            self._upsert(detector_states, ("home",), ("state", "updated_at")),
+            [{"home": h, "state": states[h][0], "updated_at": now} for h in homes_],
+        )
+        await self._conn.execute(
+            sa.delete(detector_deadlines).where(
+                detector_deadlines.c.home.in_(sa.bindparam("homes", expanding=True))
+            ),
+            {"homes": homes_},
         )
         rows = [
             {"home": h, "name": name, "due": due, "token": token}
             for h in homes_
             for name, due, token in states[h][1]
         ]
-        for start in range(0, len(rows), _CHUNK):
-            await self._conn.execute(
-                sa.insert(detector_deadlines).values(rows[start : start + _CHUNK])
-            )
+        if rows:
+            await self._conn.execute(sa.insert(detector_deadlines), rows)
 
     async def insert_visit(self, row: VisitRow) -> None:
         """Record a care visit's check-in."""
@@ -434,23 +528,20 @@ class Transaction:
         return bool(result.rowcount)
 
 
+def _alert_filter(stmt: sa.Select[Any], where: AlertFilter) -> sa.Select[Any]:
+    if where.status is not None:
+        stmt = stmt.where(alerts.c.status == where.status)
+    if where.home is not None:
+        stmt = stmt.where(alerts.c.home == where.home)
+    if where.kind is not None:
+        stmt = stmt.where(alerts.c.kind == where.kind)
+    if where.priority is not None:
+        stmt = stmt.where(alerts.c.priority == where.priority)
+    return stmt
+
+
 def _visit(r: sa.Row[Any]) -> VisitRow:
     return VisitRow(r.id, r.home, r.started_at, r.ended_at, r.carer, r.note)
-
-
-def _event_values(r: EventRow) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "home": r.home,
-        "device": r.device,
-        "type": r.type,
-        "at": r.at,
-        "received_at": r.received_at,
-        "seq": r.seq,
-        "room": r.room,
-        "data": r.data,
-        "raw": r.raw,
-    }
 
 
 def _alert_values(r: AlertRow) -> dict[str, Any]:
@@ -466,6 +557,15 @@ def _alert_values(r: AlertRow) -> dict[str, Any]:
         "trigger_count": r.trigger_count,
         "first_event_id": r.first_event_id,
         "last_event_id": r.last_event_id,
+        "version": r.version,
+        "assignee": r.assignee,
+        "acknowledged_at": r.acknowledged_at,
+        "acknowledged_by": r.acknowledged_by,
+        "dispatched_at": r.dispatched_at,
+        "resolved_at": r.resolved_at,
+        "resolved_by": r.resolved_by,
+        "outcome": r.outcome,
+        "resolution_note": r.resolution_note,
     }
 
 
@@ -488,8 +588,26 @@ def _alert(r: sa.Row[Any]) -> AlertRow:
         r.trigger_count,
         r.first_event_id,
         r.last_event_id,
+        r.version,
+        r.assignee,
+        r.acknowledged_at,
+        r.acknowledged_by,
+        r.dispatched_at,
+        r.resolved_at,
+        r.resolved_by,
+        r.outcome,
+        r.resolution_note,
     )
 
 
 def _transition(r: sa.Row[Any]) -> TransitionRow:
-    return TransitionRow(r.alert_id, r.at, r.actor, r.from_status, r.to_status, r.reason)
+    return TransitionRow(
+        r.alert_id,
+        r.at,
+        r.actor,
+        r.from_status,
+        r.to_status,
+        r.reason,
+        r.action,
+        r.escalation_level,
+    )
