@@ -2,7 +2,8 @@
 
 A care plan is loaded per home from the backend config (``[[homes]]``) or from a seed file
 (TOML, JSON or YAML with the same shape). Homes without one use ``default_care_plan``.
-All times of day are local to the plan's ``timezone``.
+All times of day are local to the plan's ``timezone``. The seed file also lists each home's
+label, address, residents and contacts, and the responders (see backend/directory).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from backend.directory import DirectorySeed, HomeEntry, ResponderEntry, merge_seeds
 from protocol.config import ConfigError
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "TimeWindow",
     "VitalsLimits",
     "load_care_plans",
+    "load_directory",
     "load_seed_file",
 ]
 
@@ -208,10 +211,9 @@ class CarePlan(_Frozen):
         return ZoneInfo(self.timezone)
 
 
-class HomeSettings(_Frozen):
-    """One home of the seed: its id, time zone and care plan (residents come later)."""
+class HomeSettings(HomeEntry):
+    """One home of the seed: its id, label, address, residents, contacts, and care plan."""
 
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     #: Overrides ``care_plan.timezone`` when given.
     timezone: str | None = None
     care_plan: CarePlan = CarePlan()
@@ -230,10 +232,11 @@ class HomeSettings(_Frozen):
 
 
 class SeedFile(_Frozen):
-    """The seed file: a default care plan and the homes."""
+    """The seed file: a default care plan, the homes, and the responders they name."""
 
     default_care_plan: CarePlan = CarePlan()
     homes: list[HomeSettings] = Field(default_factory=list)
+    responders: list[ResponderEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_homes(self) -> SeedFile:
@@ -275,15 +278,68 @@ def _read_document(path: Path) -> Any:
     raise ConfigError(f"{path}: unknown seed format {suffix!r}; fix: use .toml, .json or .yaml")
 
 
-def load_seed_file(path: Path) -> SeedFile:
-    """Read a seed file (TOML, JSON or YAML); errors name the file, the key and the fix."""
+def _reference_fault(
+    homes: list[HomeSettings], responders: list[ResponderEntry], known: set[str] | None
+) -> tuple[str, str, str] | None:
+    """Find the first id listed twice or named but not listed, as ``(key, problem, fix)``.
+
+    Contacts are checked against ``responders`` and ``known``, unless ``known`` is ``None``.
+    """
+    seen: set[str] = set()
+    for i, responder in enumerate(responders):
+        if responder.id in seen:
+            return (
+                f"responders.{i}.id",
+                f"responder {responder.id!r} is listed twice",
+                "use each id once",
+            )
+        seen.add(responder.id)
+    people: set[str] = set()
+    for i, home in enumerate(homes):
+        for j, resident in enumerate(home.residents):
+            if resident.id in people:
+                return (
+                    f"homes.{i}.residents.{j}.id",
+                    f"resident {resident.id!r} is listed twice",
+                    "give each resident one id, in one home",
+                )
+            people.add(resident.id)
+        assigned: set[str] = set()
+        for j, contact in enumerate(home.contacts):
+            if contact.responder_id in assigned:
+                return (
+                    f"homes.{i}.contacts.{j}.responder_id",
+                    f"responder {contact.responder_id!r} is listed twice for this home",
+                    "list each contact once",
+                )
+            assigned.add(contact.responder_id)
+            if known is not None and contact.responder_id not in seen | known:
+                return (
+                    f"homes.{i}.contacts.{j}.responder_id",
+                    f"no responder {contact.responder_id!r}",
+                    "list it under responders, or correct the id",
+                )
+    return None
+
+
+def load_seed_file(path: Path, *, known_responders: set[str] | None = None) -> SeedFile:
+    """Read a seed file (TOML, JSON or YAML); errors name the file, the key and the fix.
+
+    A contact must name a responder of the file or of ``known_responders``; when that is
+    ``None`` (care plans only), contacts are not checked.
+    """
     doc = _read_document(path)
     try:
-        return SeedFile.model_validate(doc if doc is not None else {})
+        seed = SeedFile.model_validate(doc if doc is not None else {})
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise ConfigError(f"{path}: {key}: {first['msg']}; fix: correct the value") from err
+    fault = _reference_fault(seed.homes, seed.responders, known_responders)
+    if fault is not None:
+        key, problem, fix = fault
+        raise ConfigError(f"{path}: {key}: {problem}; fix: {fix}")
+    return seed
 
 
 def load_care_plans(
@@ -300,3 +356,26 @@ def load_care_plans(
         chosen = seed.default_care_plan
     plans.update({h.id: h.care_plan for h in homes})
     return CarePlans(default=default if default is not None else chosen, homes=plans)
+
+
+def load_directory(
+    homes: list[HomeSettings],
+    responders: list[ResponderEntry],
+    seed_file: Path | None = None,
+    where: str = "(config)",
+) -> DirectorySeed:
+    """Merge the config's homes and responders with a seed file's; the config wins by key."""
+    listed = {r.id for r in responders}
+    seed = SeedFile()
+    if seed_file is not None:
+        seed = load_seed_file(seed_file, known_responders=listed)
+    merged_responders = {r.id: r for r in seed.responders}
+    fault = _reference_fault(homes, responders, set(merged_responders))
+    if fault is not None:
+        key, problem, fix = fault
+        raise ConfigError(f"{where}: {key}: {problem}; fix: {fix}")
+    merged_responders.update({r.id: r for r in responders})
+    return DirectorySeed(
+        homes=tuple(merge_seeds(seed.homes, homes)),
+        responders=tuple(merged_responders.values()),
+    )

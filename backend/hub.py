@@ -1,10 +1,15 @@
-"""An in-process pub/sub of committed alert changes; a slow subscriber never blocks ingest."""
+"""An in-process pub/sub of committed alert changes; a slow subscriber never blocks ingest.
+
+Listeners are called synchronously with every change (the alert lifecycle takes up the
+follow-up of an alert just opened this way); subscribers read changes from a bounded queue.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -75,8 +80,18 @@ class Hub:
     def __init__(self, *, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
         self._subscribers: set[Subscription] = set()
+        self._listeners: list[Callable[[AlertChange], None]] = []
         self._joined = asyncio.Event()
         self.dropped_subscribers = 0
+
+    def add_listener(self, listener: Callable[[AlertChange], None]) -> None:
+        """Call ``listener`` with each change as it is published; it must not block or raise."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[AlertChange], None]) -> None:
+        """Stop calling ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def subscribe(self, *, queue_size: int | None = None) -> Subscription:
         """Return a new subscription; use it as ``with hub.subscribe() as sub:``."""
@@ -96,7 +111,9 @@ class Hub:
         return len(self._subscribers)
 
     def publish(self, change: AlertChange) -> None:
-        """Hand ``change`` to every subscriber without waiting."""
+        """Hand ``change`` to every listener and subscriber without waiting."""
+        for listener in list(self._listeners):
+            listener(change)
         for sub in list(self._subscribers):
             sub._offer(change)
             if sub.lagged:

@@ -5,7 +5,8 @@
 new random password, and ACL rules that let it write only its own
 ``homecare/v1/H0001/events`` and ``/status`` and read only its own
 ``/commands``. The backend's user may read every home's events and status and
-write commands. Re-provisioning a home replaces its entries (and its password).
+write commands and responders' notifications. Re-provisioning a home replaces its
+entries (and its password).
 
 Entries use Mosquitto's own ``$7$`` format (PBKDF2-SHA512, 101 iterations, a
 12-byte salt), which ``mosquitto_passwd`` writes too. The password is 32 random
@@ -103,12 +104,13 @@ def acl_block(home_id: str) -> str:
 
 
 def backend_acl_block(user: str = BACKEND_USER) -> str:
-    """Return the ACL rules of the backend: read all events and status, write commands."""
+    """Return the backend's ACL: read events and status, write commands and notifications."""
     return (
         f"user {user}\n"
         "topic read homecare/v1/+/events\n"
         "topic read homecare/v1/+/status\n"
         "topic write homecare/v1/+/commands\n"
+        "topic write homecare/v1/responders/+/notifications\n"
     )
 
 

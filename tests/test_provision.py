@@ -151,6 +151,7 @@ async def test_a_real_mosquitto_accepts_the_entries_and_enforces_the_acl(tmp_pat
                 "homecare/v1/H0002/events",
                 "homecare/v1/H0001/commands",
                 "homecare/v1/H0001/other",
+                "homecare/v1/responders/R1/notifications",
             ):
                 with pytest.raises(PublishRefusedError) as refused:
                     await one.publish(topic, b"[]", qos=1)
@@ -168,6 +169,9 @@ async def test_a_real_mosquitto_accepts_the_entries_and_enforces_the_acl(tmp_pat
                 async with asyncio.timeout(5):
                     got = await anext(listener.messages())
                 assert got.topic == "homecare/v1/H0002/commands"
+            # The backend notifies responders on their own topics (no one listens here).
+            reason = await be.publish("homecare/v1/responders/R1/notifications", b"{}", qos=1)
+            assert reason < 0x80
             with pytest.raises(PublishRefusedError):
                 await be.publish("homecare/v1/H0001/events", b"[]", qos=1)
             async with asyncio.timeout(5):

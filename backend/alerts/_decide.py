@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from backend.alerts._model import AlertStatus, Trigger
-from backend.storage import AlertRow, TransitionRow
+from backend.alerts._lifecycle import Deadline
+from backend.alerts._model import AlertStatus, DispatchRow, Trigger
+from backend.notify import NotificationRequest
+from backend.storage import AlertRow, Transaction, TransitionRow
 
-__all__ = ["AlertChange", "AlertDecision", "decide"]
+__all__ = ["AlertChange", "AlertDecision", "ChangeKind", "Followup", "OpenHook", "decide"]
 
 SYSTEM_ACTOR = "system"
 
@@ -25,12 +28,45 @@ class AlertDecision:
 
 
 @dataclass(frozen=True, slots=True)
-class AlertChange:
-    """An alert change to announce once it is committed."""
+class Followup:
+    """What to do once a change is committed: notifications to hand over, deadlines to time."""
 
-    change: Literal["opened", "attached", "resolved"]
+    requests: tuple[NotificationRequest, ...] = ()
+    deadlines: tuple[tuple[UUID, Deadline], ...] = ()
+
+
+#: How an alert changed: by a trigger (opened, attached), by its lifecycle, or by a dispatch.
+ChangeKind = Literal[
+    "opened",
+    "attached",
+    "acknowledged",
+    "dispatched",
+    "escalated",
+    "reassigned",
+    "resolved",
+    "dispatch",
+    "notification_failed",
+]
+
+#: Starts the ladder of an alert just opened, inside the transaction that opened it.
+OpenHook = Callable[[Transaction, AlertRow, datetime], Awaitable[Followup]]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    """An alert change to announce once it is committed.
+
+    ``dispatches`` are the dispatches the change created or changed; ``actor`` and
+    ``action`` say who did what (``None`` for triggers). ``followup`` is for the lifecycle.
+    """
+
+    change: ChangeKind
     alert: AlertRow
     event_id: UUID
+    dispatches: tuple[DispatchRow, ...] = ()
+    actor: str | None = None
+    action: str | None = None
+    followup: Followup | None = field(default=None, compare=False)
 
 
 def decide(
@@ -69,5 +105,7 @@ def decide(
         from_status=None,
         to_status=AlertStatus.OPEN.value,
         reason=trigger.reason[:200],
+        action="open",
+        escalation_level=0,
     )
     return AlertDecision("opened", opened, transition)

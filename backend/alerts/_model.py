@@ -7,7 +7,18 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from uuid import UUID
 
-__all__ = ["PRIORITY_OF", "AlertKind", "AlertStatus", "Priority", "Trigger"]
+__all__ = [
+    "LIVE_DISPATCH",
+    "PRIORITY_OF",
+    "AlertKind",
+    "AlertStatus",
+    "DispatchRow",
+    "DispatchStatus",
+    "NotificationRow",
+    "Outcome",
+    "Priority",
+    "Trigger",
+]
 
 
 class AlertKind(StrEnum):
@@ -40,6 +51,32 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class Outcome(StrEnum):
+    """How a resolved alert ended."""
+
+    GENUINE_EMERGENCY = "genuine_emergency"
+    FALSE_ALARM = "false_alarm"
+    RESIDENT_OK_AFTER_CALL = "resident_ok_after_call"
+    TEST = "test"
+    DEVICE_FAULT = "device_fault"
+
+
+class DispatchStatus(StrEnum):
+    """A responder sent to an alert: pending until accepted (or declined, passed over,
+    cancelled), then arrived."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    PASSED_OVER = "passed_over"
+    CANCELLED = "cancelled"
+    ARRIVED = "arrived"
+
+
+#: Dispatches still under way: the responder may yet accept, or is on the way.
+LIVE_DISPATCH = frozenset({DispatchStatus.PENDING.value, DispatchStatus.ACCEPTED.value})
+
+
 #: The default priority of each kind (design.md); ``vitals`` is raised to 1 when critical.
 PRIORITY_OF: dict[AlertKind, Priority] = {
     AlertKind.SOS: Priority.LIFE_THREATENING,
@@ -69,3 +106,38 @@ class Trigger:
     event_id: UUID
     at: datetime
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchRow:
+    """A responder sent to an alert (table ``dispatches``)."""
+
+    id: UUID
+    alert_id: UUID
+    responder_id: str
+    status: str
+    created_at: datetime
+    created_by: str
+    accept_by: datetime | None
+    accepted_at: datetime | None = None
+    declined_at: datetime | None = None
+    arrived_at: datetime | None = None
+    ended_at: datetime | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    """One notification about an alert and how its delivery went (table ``notifications``)."""
+
+    id: UUID
+    alert_id: UUID
+    dispatch_id: UUID | None
+    recipient: str
+    channel: str
+    status: str
+    attempts: int
+    reason: str
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,19 +16,14 @@ import pytest
 
 from protocol import Envelope, encode_envelope, events_topic, new_event_id
 from protocol.mqtt import MqttClient
-from tests.backend.conftest import TOKEN, home_id
+from tests.backend._process import free_port, get_json, start_backend, stop_all
+from tests.backend.conftest import SECRET_KEY, TOKEN, home_id
 from tests.brokers import Broker
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(90)]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 #: Home A's dwell is overdue when the backend comes back; home B's is still ahead.
 DWELL_A_MIN, DWELL_B_MIN = 0.05, 0.3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _config(tmp_path: Path, broker: Broker, port: int, homes: tuple[str, str]) -> Path:
@@ -41,45 +33,22 @@ def _config(tmp_path: Path, broker: Broker, port: int, homes: tuple[str, str]) -
         f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n'
         f'client_id = "restart-{homes[0]}"\n'
         f'[api]\nport = {port}\ntoken = "{TOKEN}"\n'
+        f'[auth]\nsecret_key = "{SECRET_KEY}"\n'
         f'[[homes]]\nid = "{homes[0]}"\n[homes.care_plan]\nbathroom_dwell_min = {DWELL_A_MIN}\n'
         f'[[homes]]\nid = "{homes[1]}"\n[homes.care_plan]\nbathroom_dwell_min = {DWELL_B_MIN}\n'
     )
     return path
 
 
-def _start(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "homecare", "backend", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-
-
 @pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
     yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+    stop_all(procs)
 
 
 async def _get(api: httpx.AsyncClient, path: str, **params: Any) -> Any:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            resp = await api.get(path, params=params, headers=AUTH)
-            if resp.status_code == 200:
-                return resp.json()
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} did not answer")
-        await asyncio.sleep(0.1)
+    return await get_json(api, path, headers=AUTH, **params)
 
 
 def _bathroom_motion(home: str, at: datetime) -> Envelope:
@@ -101,9 +70,9 @@ async def test_bathroom_dwell_fires_once_at_its_time_across_kill_9(
     broker: Broker, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
     home_a, home_b = home_id(), home_id()
-    port = _free_port()
+    port = free_port()
     config = _config(tmp_path, broker, port, (home_a, home_b))
-    processes.append(_start(config))
+    processes.append(start_backend(config))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=5) as api:
         await _get(api, "/alerts")
         entered = datetime.now(UTC)
@@ -125,7 +94,7 @@ async def test_bathroom_dwell_fires_once_at_its_time_across_kill_9(
         await asyncio.sleep(max(0.0, (due_a - datetime.now(UTC)).total_seconds()) + 1)
         assert await _get_alerts_or_none(api) is None, "the backend is down"
 
-        processes.append(_start(config))
+        processes.append(start_backend(config))
         await _get(api, "/alerts")
         restarted = datetime.now(UTC)
         await asyncio.sleep(max(0.0, (due_b - datetime.now(UTC)).total_seconds()) + 3)
