@@ -57,8 +57,28 @@ def _parser() -> argparse.ArgumentParser:
     gw.add_argument("--config", type=Path, required=True, help="gateway TOML file")
     gw.add_argument("--json", action="store_true", help="devices: print JSON instead of a table")
 
-    be = sub.add_parser("backend", help="run the backend")
+    be = sub.add_parser("backend", help="run the backend, or add an operator account")
+    be.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "create-user"],
+        default="run",
+        help="run (default), or create-user: add an account, such as the first admin",
+    )
     be.add_argument("--config", type=Path, required=True, help="backend TOML file")
+    be.add_argument("--username", help="create-user: the login name")
+    be.add_argument(
+        "--role",
+        choices=["operator", "supervisor", "admin"],
+        default="operator",
+        help="create-user: the role (default operator)",
+    )
+    be.add_argument("--display-name", help="create-user: the name shown (default: the username)")
+    be.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="create-user: read the password from stdin instead of prompting",
+    )
 
     sim = sub.add_parser("simulate", help="drive simulated homes against a real gateway")
     sim.add_argument("--broker", default="127.0.0.1:1883", help="Zigbee2MQTT broker host:port")
@@ -140,6 +160,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
         await run_gateway(load_gateway_config(args.config))
         return 0
+    if command == "backend" and args.action == "create-user":
+        from homecare.accounts import run_create_user  # noqa: PLC0415
+
+        return await run_create_user(args)
     if command == "backend":
         from backend.app import run_backend  # noqa: PLC0415
         from backend.config import load_backend_config  # noqa: PLC0415

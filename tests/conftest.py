@@ -12,7 +12,9 @@ import pytest
 
 from tests.brokers import Broker, mosquitto_binary, running_broker
 
-POSTGRES_URL = os.environ.get(
+# Taken out of the environment: every HOMECARE_* variable is a config override to the
+# processes under test, and they would refuse this one as an unknown key.
+POSTGRES_URL = os.environ.pop(
     "HOMECARE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 

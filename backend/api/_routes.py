@@ -12,17 +12,18 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, WebSocket, WebSocketDisconnect
 
 from backend._errors import StorageError
-from backend.alerts import AlertKind, AlertStatus
-from backend.api._deps import Authorized, ContextDep, HubDep, StoreDep, token_matches
+from backend.alerts import AlertKind, AlertStatus, list_dispatches, list_notifications
+from backend.api._deps import Authorized, ContextDep, HubDep, StoreDep, identify
 from backend.api._problems import Problem
 from backend.api._schemas import (
     AlertDetailOut,
     AlertOut,
     AlertPage,
+    DispatchOut,
     EventOut,
     EventPage,
     HealthOut,
-    HomeOut,
+    NotificationOut,
     StreamAlertMessage,
     TransitionOut,
 )
@@ -44,7 +45,7 @@ protected_router = APIRouter(dependencies=[Authorized])
 stream_router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 HomeId = Annotated[str, Path(pattern=f"^{HOME_ID_PATTERN.pattern}$")]
 
 
@@ -73,9 +74,9 @@ async def list_alerts(
     kind: AlertKind | None = None,
     priority: Annotated[int | None, Query(ge=1, le=3)] = None,
     limit: Limit = 100,
-    offset: Offset = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> AlertPage:
-    """List alerts, newest first."""
+    """List alerts, newest first; ``total`` counts every alert the filters select."""
     where = AlertFilter(
         status=status.value if status else None,
         home=home,
@@ -84,39 +85,36 @@ async def list_alerts(
     )
     try:
         rows = await store.list_alerts(where, limit=limit, offset=offset)
+        total = await store.count_alerts(where)
     except StorageError as err:
         raise _unavailable(err) from err
-    return AlertPage(items=[AlertOut.from_row(r) for r in rows], limit=limit, offset=offset)
+    return AlertPage(
+        items=[AlertOut.from_row(r) for r in rows], total=total, limit=limit, offset=offset
+    )
 
 
 @protected_router.get("/alerts/{alert_id}")
 async def get_alert(store: StoreDep, alert_id: UUID) -> AlertDetailOut:
-    """Return one alert with its timeline and triggering events."""
+    """Return one alert: its timeline, triggering events, dispatches and notifications."""
     try:
         row = await store.get_alert(alert_id)
         if row is None:
             raise Problem(404, f"no alert {alert_id}")
         transitions = await store.alert_transitions(alert_id)
         events = await store.alert_events(alert_id)
+        async with store.reading() as conn:
+            dispatches = await list_dispatches(conn, alert_id)
+            notifications = await list_notifications(conn, alert_id)
     except StorageError as err:
         raise _unavailable(err) from err
     return AlertDetailOut(
         **AlertOut.from_row(row).model_dump(),
         transitions=[TransitionOut.from_row(t) for t in transitions],
         events=[EventOut.from_row(e) for e in events],
+        dispatches=[DispatchOut.from_row(d) for d in dispatches],
+        notifications=[NotificationOut.from_row(n) for n in notifications],
+        failed_notifications=sum(1 for n in notifications if n.status == "failed"),
     )
-
-
-@protected_router.get("/homes/{home_id}")
-async def get_home(store: StoreDep, home_id: HomeId) -> HomeOut:
-    """Return a home's gateway state, device health and event numbering."""
-    try:
-        row = await store.get_home(home_id)
-    except StorageError as err:
-        raise _unavailable(err) from err
-    if row is None:
-        raise Problem(404, f"no home {home_id}")
-    return HomeOut.from_row(row)
 
 
 @protected_router.get("/homes/{home_id}/events")
@@ -144,11 +142,18 @@ async def list_home_events(
     return EventPage(items=[EventOut.from_row(r) for r in rows], limit=limit, offset=offset)
 
 
+#: A browser cannot set WebSocket headers: it may offer ``["bearer", <token>]`` as subprotocols.
+_WS_BEARER = "bearer"
+
+
 def _presented_token(websocket: WebSocket) -> str | None:
     header = websocket.headers.get("authorization")
     if header is not None:
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
+    offered = list(websocket.scope.get("subprotocols") or ())
+    if _WS_BEARER in offered and offered.index(_WS_BEARER) + 1 < len(offered):
+        return str(offered[offered.index(_WS_BEARER) + 1])
     return websocket.query_params.get("token")
 
 
@@ -166,10 +171,15 @@ async def _watch_disconnect(websocket: WebSocket, sub: Subscription) -> None:
 
 @stream_router.websocket("/stream")
 async def stream(websocket: WebSocket, context: ContextDep, hub: HubDep) -> None:
-    """Send each alert change as JSON; the token comes as a bearer header or ``?token=``."""
-    await websocket.accept()
-    if not token_matches(context.token, _presented_token(websocket)):
-        await websocket.close(code=_WS_POLICY, reason="missing or invalid token")
+    """Send each alert change as JSON; the token: a bearer header, subprotocol or ``?token=``."""
+    given = _presented_token(websocket)
+    offered = websocket.scope.get("subprotocols") or ()
+    await websocket.accept(subprotocol=_WS_BEARER if _WS_BEARER in offered else None)
+    try:
+        await identify(context, given)
+    except Problem as err:
+        code = _WS_POLICY if err.status == 401 else _WS_TRY_LATER
+        await websocket.close(code=code, reason=err.detail[:120])
         return
     with hub.subscribe() as sub:
         watcher = asyncio.create_task(_watch_disconnect(websocket, sub))

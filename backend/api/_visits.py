@@ -110,7 +110,7 @@ async def list_visits(
     context: ContextDep,
     home_id: HomeId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,  # within every database's BIGINT
 ) -> VisitPage:
     """List a home's care visits, newest first."""
     try:

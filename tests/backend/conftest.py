@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,23 +16,19 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend import Backend, BackendConfig
-from backend.config import ApiSettings, MqttSettings
-from backend.storage import Store
+from backend.auth import Role
+from backend.config import ApiSettings, AuthSettings, MqttSettings
+from backend.storage import Store, metadata
 from protocol import Envelope, new_event_id
 from protocol.mqtt import MqttClient
 from tests.brokers import Broker
 
 TOKEN = "test-token-0123456789abcdef"
+#: Signs the test backends' access tokens.
+SECRET_KEY = "test-signing-key-0123456789abcdef0123456789"
+# Every table the migrations create, children first, then Alembic's own.
 _TABLES = (
-    "detector_deadlines",
-    "detector_states",
-    "visits",
-    "alert_transitions",
-    "alert_events",
-    "alerts",
-    "events",
-    "dead_letters",
-    "homes",
+    *(t.name for t in reversed(metadata.sorted_tables)),
     "alembic_version",
 )
 
@@ -94,6 +91,7 @@ def backend_config(broker: Broker, database_url: str) -> BackendConfig:
             host=broker.host, port=broker.port, client_id=f"backend-{uuid.uuid4().hex[:8]}"
         ),
         api=ApiSettings(port=0, token=SecretStr(TOKEN)),
+        auth=AuthSettings(secret_key=SecretStr(SECRET_KEY)),
     )
 
 
@@ -121,3 +119,44 @@ async def api(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
         base_url=f"http://127.0.0.1:{backend.api_port}/api/v1", timeout=10
     ) as client:
         yield client
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user the tests log in as."""
+
+    username: str
+    password: str
+    role: Role
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Return the ``Authorization`` header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> str:
+    """Log in with ``POST /auth/token`` (``client`` has the ``/api/v1`` base); return the token."""
+    response = await client.post("/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    assert isinstance(token, str)
+    return token
+
+
+async def create_accounts(backend: Backend) -> dict[Role, Account]:
+    """Create one active user of each role in a running backend."""
+    made: dict[Role, Account] = {}
+    for role in Role:
+        account = Account(f"{role.value}-{uuid.uuid4().hex[:6]}", f"Pw-{uuid.uuid4().hex}", role)
+        await backend.users.create(
+            "test", username=account.username, password=account.password, role=role
+        )
+        made[role] = account
+    return made
+
+
+@pytest.fixture
+async def accounts(backend: Backend) -> dict[Role, Account]:
+    """One user of each role (operator, supervisor, admin) in the ``backend`` fixture."""
+    return await create_accounts(backend)

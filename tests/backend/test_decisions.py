@@ -178,16 +178,23 @@ async def test_hub_fans_out_and_drops_a_slow_subscriber() -> None:
         assert [c async for c in fast] == [changes[2]]
 
 
-def test_config_refuses_a_missing_token_outside_demo(tmp_path: Path) -> None:
+def test_config_refuses_a_missing_signing_key_outside_demo(tmp_path: Path) -> None:
     path = tmp_path / "backend.toml"
     path.write_text('database_url = "sqlite+aiosqlite:///x.db"\n')
-    with pytest.raises(ConfigError, match=r"api\.token: not set"):
+    with pytest.raises(ConfigError, match=r"auth\.secret_key: not set"):
         load_backend_config(path)
-    with pytest.raises(ConfigError, match=r"api\.token"):
+    with pytest.raises(ConfigError, match=r"auth\.secret_key"):
         Backend(BackendConfig())
+    path.write_text('[auth]\nsecret_key = "too-short"\n')
+    with pytest.raises(ConfigError, match=r"auth\.secret_key: shorter than 32"):
+        load_backend_config(path)
+    # The service token is optional once accounts can log in.
+    path.write_text(f'[auth]\nsecret_key = "{"k" * 32}"\n')
+    assert Backend(load_backend_config(path)).api_token is None
     path.write_text("demo = true\n[api]\nport = 0\n")
     config = load_backend_config(path)
     first, second = Backend(config), Backend(config)
+    assert first.api_token is not None
     assert len(first.api_token) >= 32
     assert first.api_token != second.api_token
 
