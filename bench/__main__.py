@@ -26,6 +26,18 @@ def _detection(args: Sequence[str] = ()) -> None:
     main(args)
 
 
+def _ingest(args: Sequence[str] = ()) -> None:
+    from bench.ingest import main  # noqa: PLC0415
+
+    main(args)
+
+
+def _ws_latency(args: Sequence[str] = ()) -> None:
+    from bench.ws_latency import main  # noqa: PLC0415
+
+    main(args)
+
+
 def _gateway_outbox() -> None:
     from bench.gateway_outbox import main  # noqa: PLC0415
 
@@ -58,16 +70,29 @@ BENCHES: dict[str, Callable[[], None]] = {
     "gateway-throughput": _gateway_throughput,
     "gateway-replay": _gateway_replay,
     "detection": _detection,
+    "ingest": _ingest,
+    "ws-latency": _ws_latency,
+}
+#: Benchmarks that take options: ``python -m bench ingest --db sqlite``.
+WITH_OPTIONS: dict[str, Callable[[Sequence[str]], None]] = {
+    "detection": _detection,
+    "ingest": _ingest,
+    "ws-latency": _ws_latency,
 }
 
 
 def run(argv: Sequence[str]) -> int:
     """Run the named benchmarks; return an exit code."""
     names = list(argv) or ["all"]
-    if len(names) > 1 and names[0] == "detection":
-        # Only the detection bench takes options: python -m bench detection --residents 300
-        print("== detection")
-        _detection(names[1:])
+    if names[0] in ("-h", "--help"):
+        print("usage: python -m bench [all | NAME ...]  or  python -m bench NAME --option ...")
+        print(f"benchmarks: {', '.join(BENCHES)}; with options: {', '.join(WITH_OPTIONS)}")
+        print("(python -m bench NAME --help lists the options of NAME)")
+        return 0
+    if names[0] in WITH_OPTIONS and len(names) > 1 and names[1].startswith("-"):
+        # python -m bench detection --residents 300, python -m bench ingest --db sqlite
+        print(f"== {names[0]}")
+        WITH_OPTIONS[names[0]](names[1:])
         return 0
     if names == ["all"]:
         names = list(BENCHES)

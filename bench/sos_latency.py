@@ -22,7 +22,7 @@ import websockets
 from pydantic import SecretStr
 
 from backend.app import Backend
-from backend.config import ApiSettings, BackendConfig, MqttSettings
+from backend.config import ApiSettings, AuthSettings, BackendConfig, MqttSettings
 from gateway.app import Gateway
 from homecare.broker import MosquittoProcess
 from simulators.home import SimHome
@@ -44,6 +44,7 @@ async def _run(root: Path) -> tuple[list[float], list[float]]:
             database_url=f"sqlite+aiosqlite:///{root / 'backend.db'}",
             mqtt=MqttSettings(host=broker.host, port=broker.port, client_id="bench-backend"),
             api=ApiSettings(port=0, token=SecretStr(_TOKEN)),
+            auth=AuthSettings(secret_key=SecretStr(secrets.token_urlsafe(48))),
         )
         async with (
             Backend(config) as backend,

@@ -2,6 +2,7 @@
 
 from backend.ingest._commit import Outcome, commit_plan
 from backend.ingest._detection import Detection, DetectionBatch, Scheduler
+from backend.ingest._gc import tune_garbage_collector
 from backend.ingest._plan import Plan, StatusUpdate, plan_batch
 from backend.ingest._runner import SUBSCRIPTIONS, Ingest, IngestStats
 
@@ -17,4 +18,5 @@ __all__ = [
     "StatusUpdate",
     "commit_plan",
     "plan_batch",
+    "tune_garbage_collector",
 ]

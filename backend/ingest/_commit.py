@@ -55,7 +55,6 @@ async def commit_plan(
     async with store.transaction() as tx:
         for dead in plan.dead:
             await tx.add_dead_letter(dead)
-        await tx.touch_homes((row.home for row in plan.rows), now)
         for status in plan.statuses:
             await tx.update_home_status(
                 status.home, online=status.online, status=status.status, now=now
@@ -70,7 +69,8 @@ async def commit_plan(
             for envelope in fresh:
                 state, triggers = detect_immediate(state, envelope, now)
                 changes.extend([await apply_trigger(tx, t, now, new_id=new_id) for t in triggers])
-        tracks = await _track_sequences(tx, fresh, sequences or {})
+        # Records the homes first seen, too: every home with a new event gets its numbering.
+        tracks = await _track_sequences(tx, fresh, sequences or {}, now)
     outcome = Outcome(
         stored=len(new),
         duplicates=len(plan.rows) - len(new) + plan.repeated_in_batch,
@@ -102,22 +102,21 @@ def _from_doc(doc: Mapping[str, Any]) -> SeqTrack:
 
 
 async def _track_sequences(
-    tx: Transaction, fresh: list[Envelope], cached: Mapping[str, SeqTrack]
+    tx: Transaction, fresh: list[Envelope], cached: Mapping[str, SeqTrack], now: datetime
 ) -> dict[str, SeqTrack]:
     homes = {e.home for e in fresh}
     known = {h: cached[h] for h in homes if h in cached}
     stored = await tx.get_sequences(homes - known.keys())
     before = {**{h: _from_doc(d) for h, d in stored.items()}, **known}
-    after: dict[str, SeqTrack] = {}
+    numbers: dict[str, list[int]] = {}
     for envelope in fresh:
-        after[envelope.home] = observe(
-            after.get(envelope.home, before.get(envelope.home)), [envelope.seq]
-        )
+        numbers.setdefault(envelope.home, []).append(envelope.seq)
+    after = {home: observe(before.get(home), seqs) for home, seqs in numbers.items()}
     for home, track in after.items():
         old = before.get(home)
         if old is not None and track.resets > old.resets:
             _log.warning("home %s: gateway event numbering restarted at %d", home, track.high)
         elif track.missing_count > (old.missing_count if old is not None else 0):
             _log.info("home %s: %d events not (yet) received", home, track.missing_count)
-    await tx.set_sequences({h: _to_doc(t) for h, t in after.items()})
+    await tx.set_sequences({h: _to_doc(t) for h, t in after.items()}, now)
     return after

@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from backend._errors import StorageError
-from backend.alerts import AlertChange, AlertStatus, Trigger, decide
+from backend._tasks import cancel_and_wait
+from backend.alerts import AlertChange, AlertStatus, OpenHook, Trigger, decide
 from backend.careplan import CarePlans
 from backend.detectors import (
     CLEARABLE,
@@ -66,6 +67,8 @@ class Detection:
         self._heap: list[tuple[datetime, str]] = []
         self._scheduled: dict[str, datetime] = {}
         self.wake = asyncio.Event()
+        #: Starts the escalation ladder of each alert opened, in the same transaction.
+        self.on_open: OpenHook | None = None
 
     # -- loading and saving -----------------------------------------------------------------
 
@@ -248,12 +251,17 @@ class Detection:
             if decision.change == "opened":
                 await tx.insert_alert(decision.alert)
             else:
-                await tx.update_alert(decision.alert)
+                await tx.attach_trigger(decision.alert)
             if linked is not None:
                 await tx.link_event(decision.alert.id, linked)
             if decision.transition is not None:
                 await tx.add_transition(decision.transition)
-            batch.changes.append(AlertChange(decision.change, decision.alert, trigger.event_id))
+            followup = None
+            if decision.change == "opened" and self.on_open is not None:
+                followup = await self.on_open(tx, decision.alert, now)
+            batch.changes.append(
+                AlertChange(decision.change, decision.alert, trigger.event_id, followup=followup)
+            )
 
     async def _clear(self, tx: Transaction, finding: Finding, now: datetime) -> AlertRow | None:
         if finding.kind not in CLEARABLE:
@@ -262,12 +270,23 @@ class Detection:
         if alert is None:
             return None
         resolved = replace(
-            alert, status=AlertStatus.RESOLVED.value, updated_at=max(now, alert.updated_at)
+            alert,
+            status=AlertStatus.RESOLVED.value,
+            updated_at=max(now, alert.updated_at),
+            resolved_at=now,
+            resolved_by=SYSTEM,
         )
         await tx.resolve_alert(
             resolved,
             TransitionRow(
-                alert.id, now, SYSTEM, alert.status, AlertStatus.RESOLVED.value, finding.reason
+                alert.id,
+                now,
+                SYSTEM,
+                alert.status,
+                AlertStatus.RESOLVED.value,
+                finding.reason[:200],
+                action="resolve",
+                escalation_level=alert.escalation_level,
             ),
         )
         return resolved
@@ -306,14 +325,7 @@ class Scheduler:
     async def stop(self) -> None:
         """Stop the scheduler (a firing in progress finishes or rolls back)."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not task.cancelled():
-                raise
+        await cancel_and_wait(task)
 
     async def run(self) -> None:
         """Sleep until the next deadline, fire what is due; supervises every round."""

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -20,6 +21,7 @@ from protocol import (
     decode_events_payload,
     parse_topic,
 )
+from protocol.envelope import MAX_BATCH
 from protocol.mqtt import MqttMessage
 
 __all__ = ["Plan", "StatusUpdate", "plan_batch"]
@@ -45,6 +47,25 @@ class Plan:
     dead: list[DeadLetterRow] = field(default_factory=list)
     repeated_in_batch: int = 0
     events_received: int = 0
+    seen: set[UUID] = field(default_factory=set, repr=False)
+
+    def split(self, homes: set[str]) -> tuple[Plan, Plan]:
+        """Split into the part of ``homes`` and the rest (with every dead letter)."""
+        first = Plan(
+            envelopes=[e for e in self.envelopes if e.home in homes],
+            rows=[r for r in self.rows if r.home in homes],
+            statuses=[s for s in self.statuses if s.home in homes],
+        )
+        first.events_received = len(first.rows)
+        rest = Plan(
+            envelopes=[e for e in self.envelopes if e.home not in homes],
+            rows=[r for r in self.rows if r.home not in homes],
+            statuses=[s for s in self.statuses if s.home not in homes],
+            dead=self.dead,
+            repeated_in_batch=self.repeated_in_batch,
+            events_received=self.events_received - first.events_received,
+        )
+        return first, rest
 
 
 def _item_payload(payload: bytes, index: int | None) -> bytes:
@@ -57,7 +78,24 @@ def _item_payload(payload: bytes, index: int | None) -> bytes:
         return payload
 
 
-def _row(envelope: Envelope, now: datetime) -> EventRow:
+def _decode(payload: bytes) -> list[tuple[dict[str, Any] | None, Envelope | EnvelopeError]]:
+    """Decode an events payload; keep each envelope's JSON object as received, to store as is."""
+    try:
+        parsed = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        parsed = None
+    items = [parsed] if isinstance(parsed, dict) else parsed if isinstance(parsed, list) else []
+    if 0 < len(items) <= MAX_BATCH and all(isinstance(item, dict) for item in items):
+        try:
+            return [(item, Envelope.model_validate(item)) for item in items]
+        except ValidationError:
+            pass
+    # Something is wrong: let the protocol name each fault (it raises for the whole payload).
+    decoded = decode_events_payload(payload)
+    return [(items[i] if isinstance(d, Envelope) else None, d) for i, d in enumerate(decoded)]
+
+
+def _row(envelope: Envelope, raw: dict[str, Any] | None, now: datetime) -> EventRow:
     return EventRow(
         id=envelope.id,
         home=envelope.home,
@@ -68,14 +106,17 @@ def _row(envelope: Envelope, now: datetime) -> EventRow:
         seq=envelope.seq,
         room=envelope.room,
         data=envelope.data.model_dump(mode="json"),
-        raw=envelope.model_dump(mode="json"),
+        raw=raw if raw is not None else envelope.model_dump(mode="json"),
     )
 
 
-def plan_batch(messages: Sequence[MqttMessage], now: datetime) -> Plan:
-    """Decode and validate ``messages``; every reject becomes a dead letter with its reason."""
-    plan = Plan()
-    seen: set[object] = set()
+def plan_batch(messages: Sequence[MqttMessage], now: datetime, plan: Plan | None = None) -> Plan:
+    """Decode and validate ``messages``; every reject becomes a dead letter with its reason.
+
+    Given ``plan``, add the messages to it (a batch planned in slices) and return it.
+    """
+    plan = Plan() if plan is None else plan
+    seen = plan.seen
 
     def reject(msg: MqttMessage, reason: str, payload: bytes | None = None) -> None:
         _log.warning("rejected message on %s: %s", msg.topic, reason)
@@ -109,11 +150,11 @@ def plan_batch(messages: Sequence[MqttMessage], now: datetime) -> Plan:
             reject(msg, f"the backend does not consume {ref.kind} messages")
             continue
         try:
-            items = decode_events_payload(msg.payload)
+            items = _decode(msg.payload)
         except EnvelopeError as err:
             reject(msg, f"invalid events payload: {err.reason}")
             continue
-        for item in items:
+        for raw, item in items:
             if isinstance(item, EnvelopeError):
                 where = "" if item.index is None else f"item {item.index}: "
                 reject(
@@ -135,5 +176,5 @@ def plan_batch(messages: Sequence[MqttMessage], now: datetime) -> Plan:
                 continue
             seen.add(item.id)
             plan.envelopes.append(item)
-            plan.rows.append(_row(item, now))
+            plan.rows.append(_row(item, raw, now))
     return plan

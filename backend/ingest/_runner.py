@@ -16,12 +16,16 @@ from backend.ingest._detection import Detection
 from backend.ingest._plan import SOURCE, Plan, plan_batch
 from backend.ingest._seq import SeqTrack
 from backend.storage import DeadLetterRow, Store
+from protocol import TopicError, parse_topic
+from protocol.events import LIFE_SAFETY_TYPES
 from protocol.mqtt import MqttClient, MqttMessage
 
 __all__ = ["SUBSCRIPTIONS", "Ingest", "IngestStats"]
 
 _log = logging.getLogger(__name__)
 
+#: Messages decoded between two steps of the commit in flight.
+_PLAN_SLICE = 20
 SUBSCRIPTIONS: list[tuple[str, int]] = [("homecare/v1/+/events", 1), ("homecare/v1/+/status", 1)]
 
 
@@ -47,6 +51,13 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _topic_home(topic: str) -> str | None:
+    try:
+        return parse_topic(topic).home
+    except TopicError:
+        return None
+
+
 class Ingest:
     """Consume gateway events and status from one MQTT session (``manual_ack=True``)."""
 
@@ -57,7 +68,8 @@ class Ingest:
         hub: Hub,
         *,
         stats: IngestStats | None = None,
-        batch_limit: int = 500,
+        batch_limit: int = 250,
+        batch_bytes: int = 256 * 1024,
         clock: Callable[[], datetime] = _utcnow,
         retry_delay_s: float = 0.2,
         max_retry_delay_s: float = 30.0,
@@ -68,6 +80,7 @@ class Ingest:
         self._hub = hub
         self.stats = stats or IngestStats()
         self._limit = batch_limit
+        self._max_bytes = batch_bytes
         self._clock = clock
         self._retry_delay = retry_delay_s
         self._max_retry_delay = max_retry_delay_s
@@ -97,28 +110,96 @@ class Ingest:
                 raise
 
     async def run(self) -> None:
-        """Process batches until stopped; supervises every batch."""
-        while not self._stopping:
-            self._idle = True
-            await self._client.wait_messages()
-            batch = self._client.drain(self._limit)
-            if not batch:
-                if not self._client.is_connected:
-                    await self._client.wait_connected()
-                continue
-            self._idle = False
-            try:
-                await self._handle(batch)
-            except Exception:  # noqa: BLE001 - the one supervisor of the ingest task
-                self.stats.internal_errors += 1
-                _log.exception("ingest failed on a batch of %d messages", len(batch))
-                await self._dead_letter_and_ack(batch, "internal error while ingesting")
+        """Process batches until stopped; supervises every batch.
 
-    async def _handle(self, batch: Sequence[MqttMessage]) -> None:
+        Batches are pipelined: while one commits (its database work runs in the driver's
+        thread or in the server), the next is decoded. Commits stay in arrival order, and
+        each batch is acknowledged as soon as its own commit is done.
+        """
+        committing: asyncio.Task[None] | None = None
+        try:
+            while not self._stopping:
+                batch = self._take()
+                if not batch:
+                    if committing is not None:
+                        await committing
+                        committing = None
+                        continue
+                    self._idle = True
+                    await self._client.wait_messages()
+                    batch = self._take()
+                    if not batch:
+                        if not self._client.is_connected:
+                            await self._client.wait_connected()
+                        continue
+                    self._idle = False
+                self._idle = False
+                now = self._clock()
+                plan: Plan | Exception
+                try:
+                    plan = await self._plan(batch, now)
+                except Exception as err:  # noqa: BLE001 - handed to the batch's supervisor
+                    plan = err
+                if committing is not None:
+                    await committing
+                committing = asyncio.create_task(self._supervise(batch, plan, now))
+        finally:
+            if committing is not None:
+                await committing
+
+    def _take(self) -> list[MqttMessage]:
+        """Take the messages already received, up to the batch limits."""
+        batch: list[MqttMessage] = []
+        size = 0
+        while len(batch) < self._limit and size < self._max_bytes:
+            got = self._client.drain(1)
+            if not got:
+                break
+            batch.extend(got)
+            size += len(got[0].payload)
+        return batch
+
+    async def _plan(self, batch: Sequence[MqttMessage], now: datetime) -> Plan:
+        # Decode in slices, letting the commit in flight take its next step between them.
+        plan: Plan | None = None
+        for start in range(0, len(batch), _PLAN_SLICE):
+            if plan is not None:
+                await asyncio.sleep(0)
+            plan = plan_batch(batch[start : start + _PLAN_SLICE], now, plan)
+        return plan if plan is not None else Plan()
+
+    async def _supervise(
+        self, batch: Sequence[MqttMessage], plan: Plan | Exception, now: datetime
+    ) -> None:
+        if isinstance(plan, Plan):
+            try:
+                await self._handle(batch, plan, now)
+            except Exception as err:  # noqa: BLE001 - the one supervisor of the ingest's batches
+                plan = err
+            else:
+                return
+        self.stats.internal_errors += 1
+        _log.error("ingest failed on a batch of %d messages", len(batch), exc_info=plan)
+        await self._dead_letter_and_ack(batch, "internal error while ingesting")
+
+    async def _handle(self, batch: Sequence[MqttMessage], plan: Plan, now: datetime) -> None:
+        urgent = {e.home for e in plan.envelopes if e.type in LIFE_SAFETY_TYPES}
+        if urgent:
+            # Homes with an SOS, a fall, smoke or gas go first, in a transaction of their own,
+            # so that an alarm does not wait for a large batch of routine events to commit.
+            # Each home's messages stay together and in order: its detectors see them so.
+            first = [m for m in batch if _topic_home(m.topic) in urgent]
+            if len(first) < len(batch):
+                first_plan, rest_plan = plan.split(urgent)
+                await self._handle_part(first, first_plan, now)
+                rest = [m for m in batch if _topic_home(m.topic) not in urgent]
+                await self._handle_part(rest, rest_plan, now)
+                return
+        await self._handle_part(batch, plan, now)
+
+    async def _handle_part(self, batch: Sequence[MqttMessage], plan: Plan, now: datetime) -> None:
         self.stats.received += len(batch)
         self.stats.batches += 1
-        now = self._clock()
-        plan = plan_batch(batch, now)
         self.stats.events += plan.events_received
         try:
             outcome = await self._commit(plan, now)

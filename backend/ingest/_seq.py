@@ -52,23 +52,25 @@ def _fill(missing: tuple[tuple[int, int], ...], seq: int) -> tuple[tuple[int, in
 
 def observe(track: SeqTrack | None, seqs: Iterable[int]) -> SeqTrack:
     """Fold the numbers of newly stored events, in arrival order, into ``track``."""
-    for seq in seqs:
-        if track is None:
-            track = SeqTrack(high=seq)
-        elif seq > track.high:
-            missing = track.missing
-            if seq > track.high + 1:
-                missing = (*missing, (track.high + 1, seq - 1))
-            forgotten = track.forgotten
+    numbers = iter(seqs)
+    if track is None:
+        first = next(numbers, None)
+        if first is None:
+            raise ValueError("observe needs a track or at least one number")
+        track = SeqTrack(high=first)
+    high, missing, resets, forgotten = track.high, track.missing, track.resets, track.forgotten
+    for seq in numbers:
+        if seq == high + 1:
+            high = seq  # the usual case: the next number, no hole
+        elif seq > high:
+            missing = (*missing, (high + 1, seq - 1))
             if len(missing) > MAX_RANGES:
                 dropped = missing[: len(missing) - MAX_RANGES]
                 forgotten += sum(last - first + 1 for first, last in dropped)
                 missing = missing[len(missing) - MAX_RANGES :]
-            track = SeqTrack(seq, missing, track.resets, forgotten)
-        elif track.is_missing(seq):
-            track = SeqTrack(track.high, _fill(track.missing, seq), track.resets, track.forgotten)
+            high = seq
+        elif any(first <= seq <= last for first, last in missing):
+            missing = _fill(missing, seq)
         else:
-            track = SeqTrack(seq, (), track.resets + 1, track.forgotten)
-    if track is None:
-        raise ValueError("observe needs a track or at least one number")
-    return track
+            high, missing, resets = seq, (), resets + 1
+    return SeqTrack(high, missing, resets, forgotten)
