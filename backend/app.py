@@ -9,16 +9,29 @@ import secrets
 import signal
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
 import uvicorn
 
 from backend._errors import BackendError
+from backend.alerts import Lifecycle
 from backend.api import create_app
+from backend.auth import Authenticator, Users
 from backend.config import BackendConfig, check_backend_config
+from backend.directory import sync_directory
 from backend.hub import Hub
-from backend.ingest import SUBSCRIPTIONS, Detection, DetectionBatch, Ingest, IngestStats, Scheduler
+from backend.ingest import (
+    SUBSCRIPTIONS,
+    Detection,
+    DetectionBatch,
+    Ingest,
+    IngestStats,
+    Scheduler,
+    tune_garbage_collector,
+)
+from backend.notify import Notifications
 from backend.storage import Store
 from protocol.mqtt import MqttClient, MqttConnectError
 
@@ -55,9 +68,15 @@ class Backend:
         check_backend_config(config)
         self.config = config
         token = config.api.token
-        self.api_token: str = (
-            token.get_secret_value() if token is not None else secrets.token_urlsafe(32)
+        #: The service token: as configured, random for a demo, else none.
+        self.api_token: str | None = (
+            token.get_secret_value()
+            if token is not None
+            else (secrets.token_urlsafe(32) if config.demo else None)
         )
+        key = config.auth.secret_key
+        self._secret_key = key.get_secret_value() if key is not None else secrets.token_urlsafe(48)
+        self._users: Users | None = None
         self.hub = Hub()
         self.stats = IngestStats()
         self.api_port: int | None = None
@@ -65,7 +84,10 @@ class Backend:
         self._client: MqttClient | None = None
         self._ingest: Ingest | None = None
         self.detection = Detection(config.care_plans())
+        self._directory = config.directory()
+        self._notifications: Notifications | None = None
         self._scheduler: Scheduler | None = None
+        self._lifecycle: Lifecycle | None = None
         self._server: _Server | None = None
         self._server_task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
@@ -75,6 +97,27 @@ class Backend:
         if self._store is None:
             raise BackendError("the backend is not started")
         return self._store
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """The alert lifecycle: commands, escalation deadlines, notification failures."""
+        if self._lifecycle is None:
+            raise BackendError("the backend is not started")
+        return self._lifecycle
+
+    @property
+    def notifications(self) -> Notifications:
+        """Notification delivery to responders and role queues."""
+        if self._notifications is None:
+            raise BackendError("the backend is not started")
+        return self._notifications
+
+    @property
+    def users(self) -> Users:
+        """Operator accounts (create users, change roles and passwords)."""
+        if self._users is None:
+            raise BackendError("the backend is not started")
+        return self._users
 
     @property
     def mqtt_connected(self) -> bool:
@@ -100,6 +143,11 @@ class Backend:
     async def _start(self) -> None:
         cfg = self.config
         self._store = await Store.open(cfg.database_url)
+        self._users = Users(self._store)
+        synced = await sync_directory(self._store, self._directory, datetime.now(UTC))
+        _log.info("directory: %s added, %s changed from the seed", synced.added, synced.changed)
+        self._lifecycle = Lifecycle(self._store, self.hub, cfg.escalation)
+        self.detection.on_open = self._lifecycle.start_ladder
         password = cfg.mqtt.password.get_secret_value() if cfg.mqtt.password else None
         self._client = MqttClient(
             host=cfg.mqtt.host,
@@ -120,6 +168,14 @@ class Backend:
             await self._client.connect()
         except MqttConnectError as err:
             raise BackendError(str(err)) from err
+        # Failed notifications move the ladder on; the lifecycle hands over new ones.
+        self._notifications = Notifications(
+            self._store,
+            cfg.notify,
+            publish=self._client.publish,
+            on_failure=self._lifecycle.notification_failed,
+        )
+        self._lifecycle.set_notifier(self._notifications)
         restored = await self.detection.restore(self._store)
         if restored:
             _log.info("%d homes have detector deadlines pending", restored)
@@ -127,6 +183,8 @@ class Backend:
             self.detection, self._store, self.hub, on_changes=self._count_fired
         )
         self._scheduler.start()
+        await self._notifications.start()
+        await self._lifecycle.start()
         self._ingest = Ingest(
             self._client, self._store, self.hub, stats=self.stats, detection=self.detection
         )
@@ -149,6 +207,10 @@ class Backend:
             self.api_token,
             mqtt_connected=lambda: self.mqtt_connected,
             detection=self.detection,
+            auth=Authenticator(self.users, self._secret_key, self.config.auth),
+            lifecycle=self._lifecycle,
+            ingest_stats=self.stats,
+            metrics=self.config.metrics,
         )
         self._socket = _listen(cfg.host, cfg.port)
         self.api_port = int(self._socket.getsockname()[1])
@@ -173,6 +235,12 @@ class Backend:
         if self._scheduler is not None:
             await self._scheduler.stop()
             self._scheduler = None
+        if self._lifecycle is not None:
+            await self._lifecycle.stop()
+            self._lifecycle = None
+        if self._notifications is not None:
+            await self._notifications.stop()
+            self._notifications = None
         self.hub.close()
         if self._server is not None and self._server_task is not None:
             self._server.should_exit = True
@@ -187,7 +255,7 @@ class Backend:
             self._client = None
         if self._store is not None:
             await self._store.close()
-            self._store = None
+            self._store, self._users = None, None
 
 
 async def run_backend(config: BackendConfig) -> None:
@@ -201,6 +269,7 @@ async def run_backend(config: BackendConfig) -> None:
             handled.append(sig)
     try:
         async with Backend(config) as backend:
+            tune_garbage_collector()
             _log.info("backend running; API on port %s", backend.api_port)
             if config.demo and config.api.token is None:
                 _log.warning("demo mode: the API token for this run is %s", backend.api_token)

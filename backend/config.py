@@ -7,12 +7,20 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from backend.careplan import CarePlan, CarePlans, HomeSettings, load_care_plans
+from backend.alerts import EscalationSettings
+from backend.auth import AuthSettings, check_auth_settings
+from backend.careplan import CarePlan, CarePlans, HomeSettings, load_care_plans, load_directory
+from backend.directory import DirectorySeed, ResponderEntry
+from backend.metrics import MetricsSettings
+from backend.notify import NotifySettings
 from protocol.config import ConfigError, load_config
 
 __all__ = [
     "ApiSettings",
+    "AuthSettings",
     "BackendConfig",
+    "EscalationSettings",
+    "MetricsSettings",
     "MqttSettings",
     "check_backend_config",
     "load_backend_config",
@@ -36,7 +44,10 @@ class MqttSettings(_Section):
 
 
 class ApiSettings(_Section):
-    """The HTTP API; ``port = 0`` picks a free port, ``enabled = false`` serves nothing."""
+    """The HTTP API; ``port = 0`` picks a free port, ``enabled = false`` serves nothing.
+
+    ``token`` is the service token for automation (scrapers, scripts); people log in.
+    """
 
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -52,25 +63,34 @@ class BackendConfig(_Section):
     )
     mqtt: MqttSettings = MqttSettings()
     api: ApiSettings = ApiSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    auth: AuthSettings = AuthSettings()
     demo: bool = False
     #: Homes and their care plans may also come from a seed file (TOML, JSON or YAML).
     seed_file: Path | None = None
     #: The care plan of homes not listed; unset, the seed file's (or the built-in defaults).
     default_care_plan: CarePlan | None = None
     homes: list[HomeSettings] = Field(default_factory=list)
+    #: Responders beside the seed file's (see docs/operations.md, "Seed files").
+    responders: list[ResponderEntry] = Field(default_factory=list)
+    notify: NotifySettings = NotifySettings()
+    #: The escalation ladder of each alert priority (docs/alerts.md).
+    escalation: EscalationSettings = EscalationSettings()
 
     def care_plans(self) -> CarePlans:
         """Return every home's care plan, merging ``homes`` with the seed file's."""
         return load_care_plans(self.homes, self.default_care_plan, self.seed_file)
 
+    def directory(self) -> DirectorySeed:
+        """Return the homes, residents, responders and contacts of the config and seed file."""
+        return load_directory(self.homes, self.responders, self.seed_file)
+
 
 def check_backend_config(config: BackendConfig, where: str = "(built-in defaults)") -> None:
-    """Refuse a config that would run with an unsafe default (no API token outside demo mode)."""
-    if config.api.token is None and not config.demo:
-        raise ConfigError(
-            f"{where}: api.token: not set, and the API has no default secret; fix: set "
-            "[api] token (or HOMECARE_API__TOKEN), or demo = true to use a random one-off token"
-        )
+    """Refuse a config that would run with an unsafe default (no signing key outside demo mode)."""
+    # Without an API nothing signs tokens; a demo makes a random key.
+    required = config.api.enabled and not config.demo
+    check_auth_settings(config.auth, required=required, where=where)
     if config.api.token is not None and len(config.api.token.get_secret_value()) < 16:
         raise ConfigError(
             f"{where}: api.token: shorter than 16 characters; fix: use a long random token "
@@ -86,4 +106,5 @@ def load_backend_config(path: Path | None) -> BackendConfig:
         config = config.model_copy(update={"seed_file": path.parent / config.seed_file})
     check_backend_config(config, str(path) if path is not None else "(built-in defaults)")
     config.care_plans()  # a bad seed file fails at start, naming the file and the key
+    config.directory()
     return config

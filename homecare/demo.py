@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import signal
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,7 +17,9 @@ from pathlib import Path
 
 from backend.alerts import AlertChange
 from backend.app import Backend
+from backend.auth import PolicyError, Role, check_password
 from backend.config import ApiSettings, BackendConfig, MqttSettings
+from backend.seeds import DEMO_SEED
 from backend.storage import EventFilter
 from gateway.app import Gateway
 from gateway.config import GatewayConfig
@@ -68,7 +71,10 @@ def _format(change: AlertChange) -> str:
         "opened": ("ALERT", "raised"),
         "attached": ("  +  ", f"repeated (x{alert.trigger_count})"),
         "resolved": ("CLEAR", "condition cleared"),
-    }[change.change]
+    }.get(change.change, ("  >  ", change.change))
+    if change.actor is not None:
+        # The lifecycle: acknowledged, escalated, dispatched, resolved, ... by someone.
+        verb, what = "  >  ", f"{change.change} by {change.actor}, level {alert.escalation_level}"
     return (
         f"{when} {verb} P{alert.priority} {alert.kind:<6} home {alert.home}  {what}  id {alert.id}"
     )
@@ -136,6 +142,31 @@ async def run_demo(options: DemoOptions) -> int:
     raise AssertionError("unreachable")
 
 
+_DEMO_ADMIN = "demo"
+
+
+def _acceptable(password: str) -> bool:
+    try:
+        check_password(password, username=_DEMO_ADMIN)
+    except PolicyError:
+        return False
+    return True
+
+
+async def _demo_admin(backend: Backend) -> str:
+    """Create the demo's admin, or give it a new password if kept from a run before."""
+    password = secrets.token_urlsafe(12)
+    while not _acceptable(password):
+        password = secrets.token_urlsafe(12)
+    if await backend.users.get(_DEMO_ADMIN) is None:
+        await backend.users.create(
+            "system", username=_DEMO_ADMIN, password=password, role=Role.ADMIN
+        )
+    else:
+        await backend.users.set_password("system", _DEMO_ADMIN, password)
+    return password
+
+
 async def _run(stack: AsyncExitStack, root: Path, options: DemoOptions) -> int:
     n_homes, api_port, exit_when_done = options.homes, options.api_port, options.exit_when_done
     started = datetime.now().astimezone()
@@ -148,12 +179,14 @@ async def _run(stack: AsyncExitStack, root: Path, options: DemoOptions) -> int:
         mqtt=MqttSettings(host=broker.host, port=broker.port, protocol=protocol),
         api=ApiSettings(host="127.0.0.1", port=api_port),
         demo=True,
+        seed_file=DEMO_SEED,
     )
     try:
         backend = await stack.enter_async_context(Backend(config))
     except OSError as err:
         print(f"homecare demo: cannot start the backend: {err} (try --api-port 0)", flush=True)
         return 1
+    demo_password = await _demo_admin(backend)
     opened: asyncio.Queue[AlertChange] = asyncio.Queue()
     printer = asyncio.create_task(_print_alerts(backend, opened))
     stack.callback(printer.cancel)
@@ -181,7 +214,9 @@ async def _run(stack: AsyncExitStack, root: Path, options: DemoOptions) -> int:
         f"homecare demo: {n_homes} homes, each with {len(homes[0].devices)} devices and a gateway\n"
         f"homecare demo: API http://127.0.0.1:{backend.api_port}/api/v1/alerts  "
         f"(header: Authorization: Bearer {backend.api_token})\n"
-        f"homecare demo: live stream ws://127.0.0.1:{backend.api_port}/api/v1/stream?token=...",
+        f"homecare demo: live stream ws://127.0.0.1:{backend.api_port}/api/v1/stream?token=...\n"
+        f"homecare demo: log in as admin {_DEMO_ADMIN!r}, password {demo_password} "
+        "(POST /api/v1/auth/token; a new password each run)",
         flush=True,
     )
 

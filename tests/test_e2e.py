@@ -21,7 +21,7 @@ import websockets
 from pydantic import SecretStr
 
 from backend.app import Backend
-from backend.config import ApiSettings, BackendConfig, MqttSettings
+from backend.config import ApiSettings, AuthSettings, BackendConfig, MqttSettings
 from backend.storage import EventFilter
 from gateway.app import Gateway
 from simulators.home import SimHome
@@ -55,6 +55,7 @@ async def system(broker: Broker, tmp_path: Path, database_url: str) -> AsyncIter
         database_url=database_url,
         mqtt=MqttSettings(host=broker.host, port=broker.port, client_id=f"be-{home_id}"),
         api=ApiSettings(port=0, token=SecretStr(TOKEN)),
+        auth=AuthSettings(secret_key=SecretStr("e2e-signing-key-0123456789abcdef0123")),
     )
     async with (
         Backend(config) as backend,

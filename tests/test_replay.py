@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from backend.app import Backend
 from backend.careplan import CarePlan, HomeSettings
-from backend.config import ApiSettings, BackendConfig, MqttSettings
+from backend.config import ApiSettings, AuthSettings, BackendConfig, MqttSettings
 from backend.detectors.replay import replay
 from backend.storage import EventFilter
 from homecare.cli import main
@@ -120,6 +120,7 @@ async def test_replay_gives_the_alerts_of_the_live_path(broker: Broker, tmp_path
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'live.db'}",
         mqtt=MqttSettings(host=broker.host, port=broker.port, client_id=f"be-{homes[0]}"),
         api=ApiSettings(port=0, token=SecretStr(TOKEN)),
+        auth=AuthSettings(secret_key=SecretStr("replay-signing-key-0123456789abcdef0123")),
         homes=[HomeSettings(id=h, care_plan=short) for h in homes],
     )
     plans = config.care_plans()
