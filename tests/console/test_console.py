@@ -1,0 +1,194 @@
+"""The operator console in Debian's headless Chromium: sign in, see an SOS arrive live,
+acknowledge, dispatch and resolve it, watch a second operator's screen follow, switch the
+language, and come back from an expired session without losing the action."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, WebSocketRoute, expect
+
+from tests.backend.conftest import bearer, login
+from tests.console.conftest import Console
+
+pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.timeout(60)]
+
+QUEUE_ROWS = "#queue tbody tr"
+
+
+async def _alert_row(page: Page, status: str) -> str:
+    """Wait for the queue's one alert to show ``status``; return its id."""
+    row = page.locator(f"{QUEUE_ROWS}[data-status={status}]")
+    await expect(row).to_have_count(1)
+    alert_id = await row.get_attribute("data-id")
+    assert alert_id
+    return alert_id
+
+
+async def test_an_sos_is_handled_from_queue_to_resolution_while_a_second_operator_watches(
+    console: Console, artifacts: Path
+) -> None:
+    first, second = await console.page(), await console.page()
+    # Chinese is the default.
+    await expect(first.locator("#login-form h1")).to_have_text("登录")
+    await console.sign_in(first, "operator")
+    await console.sign_in(second, "operator2")
+    await expect(first.locator("#queue-empty")).to_be_visible()
+    # An operator may not escalate: the button is not offered.
+    await expect(first.locator("#act-escalate")).to_be_hidden()
+
+    pressed = time.monotonic()
+    await console.home.press_sos()
+    row = first.locator(f"{QUEUE_ROWS}[data-status=open]")
+    await expect(row).to_have_count(1, timeout=2_000)
+    assert time.monotonic() - pressed < 2.0
+    await expect(second.locator(f"{QUEUE_ROWS}[data-status=open]")).to_have_count(1, timeout=2_000)
+    # A new priority-1 alert flashes and sounds.
+    await expect(row).to_have_class("p1 flash")
+    assert await first.evaluate("document.body.dataset.cues") == "1"
+    await expect(row.locator("td").nth(1)).to_have_text("紧急呼叫")
+    await expect(row.locator("td.age")).to_have_class("age age-ok")
+    await first.screenshot(path=artifacts / "queue.png")
+
+    await row.click()
+    detail = first.locator("#detail[data-status=open]")
+    await expect(detail).to_be_visible()
+    await expect(first.locator("#residents")).to_contain_text("王秀英")
+    await expect(first.locator("#residents a[href='tel:+862155550101']")).to_be_visible()
+    await expect(first.locator("#address")).to_contain_text("漕溪北路")
+    await expect(first.locator("#contacts li")).to_have_count(2)
+    # The SOS press is on the rooms chart of the last 24 h, in red.
+    await expect(first.locator("#rooms-chart rect.event.alarm").first).to_be_visible()
+
+    await first.keyboard.press("a")
+    alert_id = await _alert_row(second, "acknowledged")
+    await expect(second.locator(f"{QUEUE_ROWS} td").nth(6)).to_have_text(console.users["operator"])
+
+    await first.keyboard.press("d")
+    await expect(first.locator("#dispatch-form")).to_be_visible()
+    await first.select_option("#dispatch-responder", "C1")
+    await first.click("#dispatch-form button[type=submit]")
+    await _alert_row(second, "dispatched")
+    await expect(first.locator("#dispatches li")).to_contain_text("Responder C1")
+    await expect(first.locator("#timeline li")).to_have_count(3)
+    await expect(first.locator("#timeline li").last).to_contain_text(console.users["operator"])
+    await expect(first.locator("#notifications li").first).to_be_visible()
+    await expect(first.locator(f"{QUEUE_ROWS}.flash")).to_have_count(0)  # the cue ends
+    await first.screenshot(path=artifacts / "detail.png")
+
+    await first.keyboard.press("r")
+    await first.select_option("#resolve-outcome", "false_alarm")
+    await first.fill("#resolve-note", "电话确认无事")
+    await first.click("#resolve-form button[type=submit]")
+    for page in (first, second):
+        await expect(page.locator(QUEUE_ROWS)).to_have_count(0)
+        await expect(page.locator("#queue-empty")).to_be_visible()
+
+    token = await login(console.api, console.users["operator"], console.passwords["operator"])
+    doc = (await console.api.get(f"/alerts/{alert_id}", headers=bearer(token))).json()
+    assert [(t["action"], t["actor"]) for t in doc["transitions"]] == [
+        ("open", "system"),
+        ("acknowledge", console.users["operator"]),
+        ("dispatch", console.users["operator"]),
+        ("resolve", console.users["operator"]),
+    ]
+    assert (doc["outcome"], doc["resolution_note"]) == ("false_alarm", "电话确认无事")
+    assert console.errors == []
+
+
+async def test_the_language_switch_changes_every_text_and_persists(console: Console) -> None:
+    root = await console.api.get(console.url.removesuffix("console/"))
+    assert (root.status_code, root.headers["location"]) == (307, "/console/")
+    page = await console.page()
+    await expect(page.locator("#login-form h1")).to_have_text("登录")
+    await page.select_option("#lang", "en")
+    await expect(page.locator("#login-form h1")).to_have_text("Sign in")
+    await console.sign_in(page, "operator")
+    await expect(page.locator("#queue-heading")).to_contain_text("Alert queue")
+    await expect(page.locator("#shortcuts")).to_contain_text("a acknowledge")
+    await expect(page.locator("#conn")).to_have_text("live")
+    # The choice survives a reload; the session too.
+    await page.reload()
+    await page.wait_for_selector("#conn[data-state=up]")
+    await expect(page.locator("#queue-heading")).to_contain_text("Alert queue")
+    await page.select_option("#lang", "zh-CN")
+    await expect(page.locator("#queue-heading")).to_contain_text("告警队列")
+    await expect(page.locator("#conn")).to_have_text("实时")
+    assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert console.errors == []
+
+
+async def test_an_expired_session_signs_in_again_and_finishes_the_action(
+    console: Console,
+) -> None:
+    page = await console.page()
+    await console.sign_in(page, "operator")
+    await console.home.press_sos()
+    await _alert_row(page, "open")
+    await page.locator(QUEUE_ROWS).click()
+    await expect(page.locator("#detail[data-status=open]")).to_be_visible()
+
+    await page.evaluate("sessionStorage.setItem('homecare.token', 'expired')")
+    await page.keyboard.press("a")
+    await expect(page.locator("#login-view")).to_be_visible()
+    await expect(page.locator("#login-note")).to_be_visible()
+    await console.sign_in(page, "operator")
+    # The acknowledgement waited for the new session, and went through.
+    await _alert_row(page, "acknowledged")
+    await expect(page.locator("#detail[data-status=acknowledged]")).to_be_visible()
+    # The refused requests (the action, and any refresh the stream asked for meanwhile) are
+    # the only errors the browser reports.
+    assert console.errors, "the expired token was not refused"
+    assert all("401" in error for error in console.errors), console.errors
+
+
+async def test_a_lost_stream_reconnects_and_refetches_what_it_missed(console: Console) -> None:
+    connections: list[WebSocketRoute] = []
+
+    def relay(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+        connections.append(route)
+        if len(connections) == 1:
+            server.on_message(lambda _message: None)  # the first connection loses everything
+
+    page = await console.page(stream=relay)
+    await console.sign_in(page, "operator")
+    await console.home.press_sos()
+    await asyncio.sleep(1.5)
+    await expect(page.locator(QUEUE_ROWS)).to_have_count(0)
+
+    await connections[0].close(code=1001, reason="going away")
+    await _alert_row(page, "open")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "up")
+    assert len(connections) == 2
+    assert console.errors == []
+
+
+async def test_a_supervisor_moves_through_the_queue_and_escalates_with_keys(
+    console: Console,
+) -> None:
+    page = await console.page()
+    await console.sign_in(page, "supervisor")
+    await console.home.gas()
+    await _alert_row(page, "open")
+    await console.home.press_sos()
+    await expect(page.locator(f"{QUEUE_ROWS}[data-status=open]")).to_have_count(2)
+    # Both are priority 1: the older comes first.
+    await expect(page.locator(f"{QUEUE_ROWS} td:nth-child(2)")).to_have_text(["燃气", "紧急呼叫"])
+    title = page.locator("#detail-title")
+    await page.keyboard.press("j")
+    await expect(title).to_contain_text("燃气")
+    await page.keyboard.press("j")
+    await expect(title).to_contain_text("紧急呼叫")
+    await page.keyboard.press("k")
+    await expect(title).to_contain_text("燃气")
+    await expect(page.locator("#act-escalate")).to_be_visible()
+    levels = page.locator(f"{QUEUE_ROWS} td:nth-child(5)")
+    await expect(levels).to_have_text(["0", "0"])
+    await page.keyboard.press("e")
+    await expect(levels).to_have_text(["1", "0"])
+    await expect(page.locator("#timeline")).to_contain_text(console.users["supervisor"])
+    assert console.errors == []
