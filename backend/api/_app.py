@@ -10,6 +10,7 @@ from backend.alerts import Lifecycle
 from backend.api._admin import admin_router
 from backend.api._alert_actions import alert_actions_router
 from backend.api._auth import auth_router
+from backend.api._boards import boards_router
 from backend.api._deps import ApiContext, identify
 from backend.api._homes import homes_router
 from backend.api._metrics import install_metrics
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(homes_router, prefix=API_PREFIX)
     app.include_router(responders_router, prefix=API_PREFIX)
+    app.include_router(boards_router, prefix=API_PREFIX)
     app.include_router(admin_router, prefix=API_PREFIX)
     app.include_router(protected_router, prefix=API_PREFIX)
     app.include_router(alert_actions_router, prefix=API_PREFIX)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ from fastapi import Depends, Path
 from pydantic import BaseModel, ConfigDict
 
 from backend._errors import StorageError
+from backend.alerts import is_available, parse_availability
 from backend.api._deps import StoreDep
 from backend.api._problems import Problem
 from backend.directory import (
@@ -122,11 +123,14 @@ class ResponderOut(_Out):
     channels: list[ChannelOut]
     #: On-duty windows (``days``, ``start``, ``end``, ``tz``); ``null`` is always.
     availability: list[dict[str, Any]] | None
+    #: Whether the responder is on duty at the moment of the answer (active and within a
+    #: window); ``null`` when the stored windows cannot be read.
+    on_duty: bool | None
     active: bool
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: ResponderRow) -> Self:
+    def from_row(cls, row: ResponderRow, now: datetime | None = None) -> Self:
         return cls(
             id=row.id,
             name=row.name,
@@ -135,9 +139,19 @@ class ResponderOut(_Out):
             email=row.email,
             channels=[ChannelOut.from_doc(row.id, c) for c in row.channels],
             availability=row.availability,
+            on_duty=_on_duty(row, now if now is not None else datetime.now(UTC)),
             active=row.active,
             created_at=row.created_at,
         )
+
+
+def _on_duty(row: ResponderRow, now: datetime) -> bool | None:
+    try:
+        windows = parse_availability(row.availability)
+    except ValueError:
+        _log.warning("responder %s: stored availability cannot be read", row.id)
+        return None
+    return row.active and is_available(windows, now)
 
 
 class ContactOut(_Out):

@@ -12,7 +12,7 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict
 
-from backend.api._deps import AdminDep, OperatorDep
+from backend.api._deps import AdminDep, ContextDep, OperatorDep
 from backend.api._directory_out import (
     ContactOut,
     DirectoryDep,
@@ -48,6 +48,8 @@ class HomeSummaryOut(_Out):
 
     id: str
     label: str | None
+    #: The community whose workers cover the home; ``null`` when none is set.
+    community: str | None
     first_seen: datetime
     gateway_online: bool | None
     last_status_at: datetime | None
@@ -57,6 +59,7 @@ class HomeSummaryOut(_Out):
         return cls(
             id=row.id,
             label=row.label,
+            community=row.community,
             first_seen=row.first_seen,
             gateway_online=row.gateway_online,
             last_status_at=row.last_status_at,
@@ -74,19 +77,26 @@ class HomeEntryOut(HomeSummaryOut):
 
 
 class HomeDetailOut(HomeOut):
-    """A home: gateway state and device health, label and address, residents, contacts."""
+    """A home: gateway state and device health, label, address and community, its time zone,
+    residents and contacts."""
 
     label: str | None
     address: str | None
+    community: str | None
+    #: The IANA time zone of the home's care plan, in which its residents live their day;
+    #: ``null`` when this process runs no detection (and so holds no care plans).
+    timezone: str | None
     residents: list[ResidentOut]
     contacts: list[ContactOut]
 
     @classmethod
-    def from_detail(cls, detail: HomeDetail) -> Self:
+    def from_detail(cls, detail: HomeDetail, timezone: str | None) -> Self:
         return cls(
             **HomeOut.from_row(detail.home).model_dump(),
             label=detail.label,
             address=detail.address,
+            community=detail.community,
+            timezone=timezone,
             residents=[ResidentOut.from_row(r) for r in detail.residents],
             contacts=[ContactOut.from_row(c) for c in detail.contacts],
         )
@@ -116,18 +126,22 @@ async def create_home(who: AdminDep, directory: DirectoryDep, body: NewHome) -> 
 
 
 @homes_router.get("/homes/{home_id}")
-async def get_home(who: OperatorDep, directory: DirectoryDep, home_id: HomeId) -> HomeDetailOut:
-    """Return a home's gateway state, device health, residents and contacts (audited)."""
+async def get_home(
+    who: OperatorDep, directory: DirectoryDep, context: ContextDep, home_id: HomeId
+) -> HomeDetailOut:
+    """Return a home's gateway state, device health, time zone, residents and contacts (audited)."""
     with directory_errors():
         detail = await directory.home_detail(home_id, actor=who.username, now=_now())
-    return HomeDetailOut.from_detail(detail)
+    plans = context.detection.plans if context.detection is not None else None
+    timezone = plans.for_home(home_id).timezone if plans is not None else None
+    return HomeDetailOut.from_detail(detail, timezone)
 
 
 @homes_router.patch("/homes/{home_id}")
 async def update_home(
     who: AdminDep, directory: DirectoryDep, home_id: HomeId, body: HomePatch
 ) -> HomeEntryOut:
-    """Change a home's label or address; ``null`` clears one."""
+    """Change a home's label, address or community; ``null`` clears one."""
     with directory_errors():
         row = await directory.update_home(home_id, body, actor=who.username, now=_now())
     return HomeEntryOut.from_row(row)

@@ -34,8 +34,10 @@ from backend.directory._rows import (
     AuditRow,
     ContactRow,
     HomeEntryRow,
+    HomeHealthRow,
     ResidentRow,
     ResponderRow,
+    ResponderTaskRow,
 )
 from backend.directory._sync import DirectorySeed, SyncReport, merge_seeds, sync_directory
 
@@ -55,6 +57,7 @@ __all__ = [
     "HomeDetail",
     "HomeEntry",
     "HomeEntryRow",
+    "HomeHealthRow",
     "HomePatch",
     "MqttChannel",
     "NewHome",
@@ -66,6 +69,7 @@ __all__ = [
     "ResponderKind",
     "ResponderPatch",
     "ResponderRow",
+    "ResponderTaskRow",
     "SyncReport",
     "WebhookChannel",
     "append_audit",

@@ -29,16 +29,20 @@ from backend.directory._queries import (
     get_home_entry,
     get_resident,
     get_responder,
+    home_health,
     list_home_entries,
     list_responders,
     residents_of,
+    responder_tasks,
 )
 from backend.directory._rows import (
     AuditRow,
     ContactRow,
     HomeEntryRow,
+    HomeHealthRow,
     ResidentRow,
     ResponderRow,
+    ResponderTaskRow,
 )
 from backend.storage import HomeRow, Store, Transaction
 from backend.storage._tables import dispatches, home_responders, homes, residents, responders
@@ -72,6 +76,7 @@ class HomeDetail:
     home: HomeRow
     label: str | None
     address: str | None
+    community: str | None
     residents: list[ResidentRow]
     contacts: list[ContactRow]
 
@@ -146,7 +151,9 @@ class Directory:
                 subjects=subjects,
                 detail={"via": "home", "home": home},
             )
-            return HomeDetail(_home_row(row), row.label, row.address, people, contacts)
+            return HomeDetail(
+                _home_row(row), row.label, row.address, row.community, people, contacts
+            )
 
     async def resident(self, resident_id: str, *, actor: str, now: datetime) -> ResidentRow:
         """Return one resident, recording the read."""
@@ -184,6 +191,20 @@ class Directory:
         async with self._store.reading() as conn:
             return await list_responders(conn, kind=kind, active=active, limit=limit, offset=offset)
 
+    async def responder_tasks(
+        self, *, responder: str | None, live: bool, limit: int, offset: int
+    ) -> tuple[list[ResponderTaskRow], int]:
+        """Return dispatches with their alerts, newest first, and how many match."""
+        async with self._store.reading() as conn:
+            return await responder_tasks(
+                conn, responder=responder, live=live, limit=limit, offset=offset
+            )
+
+    async def home_health(self) -> list[HomeHealthRow]:
+        """Return every home's gateway state and last status (no personal data)."""
+        async with self._store.reading() as conn:
+            return await home_health(conn)
+
     async def audit(
         self,
         *,
@@ -209,7 +230,12 @@ class Directory:
     ) -> HomeEntryRow:
         """Add a home not yet known (not even from its gateway)."""
         async with self._store.transaction() as tx:
-            values = {"first_seen": now, "label": patch.label, "address": patch.address}
+            values = {
+                "first_seen": now,
+                "label": patch.label,
+                "address": patch.address,
+                "community": patch.community,
+            }
             await _insert_new(tx, homes, home, values, f"home {home}")
             await self._audit(tx, actor, now, "create_home", "home", home, patch.model_fields_set)
             created = await get_home_entry(tx.conn, home)
@@ -219,7 +245,7 @@ class Directory:
     async def update_home(
         self, home: str, patch: HomePatch, *, actor: str, now: datetime
     ) -> HomeEntryRow:
-        """Change a home's label or address."""
+        """Change a home's label, address or community."""
         values = patch.model_dump(include=patch.model_fields_set)
         async with self._store.transaction() as tx:
             if await get_home_entry(tx.conn, home) is None:

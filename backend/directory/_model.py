@@ -45,6 +45,8 @@ Phone = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 ().
 Email = Annotated[str, Field(max_length=128, pattern=r"^[^@\s]+@[^@\s]+$")]
 Label = Annotated[str, Field(min_length=1, max_length=128)]
 Address = Annotated[str, Field(min_length=1, max_length=256)]
+#: A neighbourhood or service area, as the care organisation names it (``Xuhui, Caohejing``).
+Community = Annotated[str, Field(min_length=1, max_length=64)]
 Language = Annotated[str, Field(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$")]
 BirthYear = Annotated[int, Field(ge=1890, le=2100)]
 Notes = Annotated[str, Field(max_length=2000)]
@@ -234,6 +236,8 @@ class HomeEntry(_Strict):
     label: Label | None = None
     #: The postal address: personal data, shown only with an audit entry.
     address: Address | None = None
+    #: The community whose workers cover the home; boards group homes by it.
+    community: Community | None = None
     residents: Annotated[list[ResidentEntry], Field(max_length=20)] = Field(default_factory=list)
     #: The home's responders; without ``rank`` they rank in the order listed.
     contacts: Annotated[list[ContactEntry], Field(max_length=50)] = Field(default_factory=list)
@@ -252,6 +256,7 @@ class NewHome(_Strict):
     id: EntityId
     label: Label | None = None
     address: Address | None = None
+    community: Community | None = None
 
 
 class ContactSettings(_Strict):
@@ -262,7 +267,8 @@ class ContactSettings(_Strict):
 
 
 class HomePatch(_Strict):
-    """A change to a home's label or address; ``null`` clears one."""
+    """A change to a home's label, address or community; ``null`` clears one."""
 
     label: Label | None = None
     address: Address | None = None
+    community: Community | None = None

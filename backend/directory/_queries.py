@@ -7,8 +7,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.directory._rows import ContactRow, HomeEntryRow, ResidentRow, ResponderRow
-from backend.storage._tables import home_responders, homes, residents, responders
+from backend.directory._rows import (
+    ContactRow,
+    HomeEntryRow,
+    HomeHealthRow,
+    ResidentRow,
+    ResponderRow,
+    ResponderTaskRow,
+)
+from backend.storage._tables import (
+    alerts,
+    dispatches,
+    home_responders,
+    homes,
+    residents,
+    responders,
+)
 
 __all__ = [
     "contacts_of",
@@ -16,10 +30,15 @@ __all__ = [
     "get_home_entry",
     "get_resident",
     "get_responder",
+    "home_health",
     "list_home_entries",
     "list_responders",
     "residents_of",
+    "responder_tasks",
 ]
+
+#: Dispatches still under way: sent and not yet answered, accepted (on the way), arrived.
+_UNDER_WAY = ("pending", "accepted", "arrived")
 
 
 async def count(conn: AsyncConnection, stmt: sa.Select[Any]) -> int:
@@ -29,13 +48,16 @@ async def count(conn: AsyncConnection, stmt: sa.Select[Any]) -> int:
 
 
 def _home(r: Any) -> HomeEntryRow:
-    return HomeEntryRow(r.id, r.label, r.address, r.first_seen, r.gateway_online, r.last_status_at)
+    return HomeEntryRow(
+        r.id, r.label, r.address, r.community, r.first_seen, r.gateway_online, r.last_status_at
+    )
 
 
 _HOME_COLUMNS = (
     homes.c.id,
     homes.c.label,
     homes.c.address,
+    homes.c.community,
     homes.c.first_seen,
     homes.c.gateway_online,
     homes.c.last_status_at,
@@ -125,3 +147,71 @@ async def contacts_of(conn: AsyncConnection, home: str) -> list[ContactRow]:
         .order_by(home_responders.c.rank, responders.c.id)
     )
     return [ContactRow(home, r.rank, r.relation, _responder(r)) for r in await conn.execute(stmt)]
+
+
+async def home_health(conn: AsyncConnection) -> list[HomeHealthRow]:
+    """Return every home's gateway state and last status, by community (none last), then id."""
+    stmt = sa.select(
+        homes.c.id,
+        homes.c.label,
+        homes.c.community,
+        homes.c.gateway_online,
+        homes.c.last_status,
+        homes.c.last_status_at,
+    ).order_by(homes.c.community.is_(None), homes.c.community, homes.c.id)
+    return [
+        HomeHealthRow(r.id, r.label, r.community, r.gateway_online, r.last_status, r.last_status_at)
+        for r in await conn.execute(stmt)
+    ]
+
+
+async def responder_tasks(
+    conn: AsyncConnection,
+    *,
+    responder: str | None,
+    live: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[ResponderTaskRow], int]:
+    """Return dispatches with their alerts, newest first, and how many match.
+
+    ``live`` keeps those under way (pending, accepted, arrived) on alerts not yet resolved.
+    """
+    stmt = sa.select(
+        dispatches.c.id,
+        dispatches.c.responder_id,
+        dispatches.c.status,
+        dispatches.c.created_at,
+        dispatches.c.accepted_at,
+        dispatches.c.arrived_at,
+        dispatches.c.alert_id,
+        alerts.c.home,
+        alerts.c.kind,
+        alerts.c.priority,
+        alerts.c.status.label("alert_status"),
+    ).join(alerts, alerts.c.id == dispatches.c.alert_id)
+    if responder is not None:
+        stmt = stmt.where(dispatches.c.responder_id == responder)
+    if live:
+        stmt = stmt.where(dispatches.c.status.in_(_UNDER_WAY), alerts.c.status != "resolved")
+    total = await count(conn, stmt)
+    page = await conn.execute(
+        stmt.order_by(dispatches.c.created_at.desc(), dispatches.c.id).limit(limit).offset(offset)
+    )
+    rows = [
+        ResponderTaskRow(
+            r.id,
+            r.responder_id,
+            r.status,
+            r.created_at,
+            r.accepted_at,
+            r.arrived_at,
+            r.alert_id,
+            r.home,
+            r.kind,
+            int(r.priority),
+            r.alert_status,
+        )
+        for r in page
+    ]
+    return rows, total

@@ -5,8 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-__all__ = ["AuditRow", "ContactRow", "HomeEntryRow", "ResidentRow", "ResponderRow"]
+__all__ = [
+    "AuditRow",
+    "ContactRow",
+    "HomeEntryRow",
+    "HomeHealthRow",
+    "ResidentRow",
+    "ResponderRow",
+    "ResponderTaskRow",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +25,7 @@ class HomeEntryRow:
     id: str
     label: str | None
     address: str | None
+    community: str | None
     first_seen: datetime
     gateway_online: bool | None
     last_status_at: datetime | None
@@ -67,3 +77,32 @@ class AuditRow:
     subject_type: str
     subject_id: str
     detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class HomeHealthRow:
+    """A home's gateway state and last status, with the fields a board groups it by."""
+
+    id: str
+    label: str | None
+    community: str | None
+    gateway_online: bool | None
+    last_status: dict[str, Any] | None
+    last_status_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponderTaskRow:
+    """A dispatch of a responder, with the alert it serves."""
+
+    dispatch_id: UUID
+    responder_id: str
+    status: str
+    created_at: datetime
+    accepted_at: datetime | None
+    arrived_at: datetime | None
+    alert_id: UUID
+    home: str
+    kind: str
+    priority: int
+    alert_status: str

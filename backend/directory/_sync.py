@@ -87,7 +87,7 @@ async def sync_directory(store: Store, seed: DirectorySeed, now: datetime) -> Sy
             )
         known = {r.id for r in seed.responders}
         for home in seed.homes:
-            given = home.model_fields_set & {"label", "address"}
+            given = home.model_fields_set & {"label", "address", "community"}
             await up.put(
                 homes,
                 {"id": home.id},

@@ -42,6 +42,8 @@ homes = sa.Table(
     # Set by the seed file or the admin API; ``address`` is personal data.
     sa.Column("label", sa.String(128), nullable=True),
     sa.Column("address", sa.String(256), nullable=True),
+    # The community (neighbourhood, service area) whose workers cover the home (revision 0005).
+    sa.Column("community", sa.String(64), nullable=True),
 )
 
 events = sa.Table(

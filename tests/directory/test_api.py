@@ -230,6 +230,7 @@ async def test_lists_come_in_pages(running: Backend, client: httpx.AsyncClient) 
     assert set(first["items"][0]) == {
         "id",
         "label",
+        "community",
         "first_seen",
         "gateway_online",
         "last_status_at",

@@ -229,3 +229,21 @@ async def test_the_demo_seed_loads_and_syncs(store: Store) -> None:
     assert report.added["homes"] == 3
     assert report.added["residents"] == 4
     assert (await sync_directory(store, directory, NOW)).writes == 0
+
+
+async def test_a_seeded_community_is_stored_and_kept_when_not_given(
+    store: Store, tmp_path: Path
+) -> None:
+    doc = seed_doc()
+    doc["homes"][0]["community"] = "Riverside"
+    await sync_directory(store, directory_of(write(tmp_path, doc)), NOW)
+    del doc["homes"][0]["community"]  # not given: left as it is
+    again = await sync_directory(store, directory_of(write(tmp_path, doc)), NOW)
+    assert again.writes == 0
+    stored = await snapshot(store)
+    assert [(h["id"], h["community"]) for h in stored["homes"]] == [
+        ("H1", "Riverside"),
+        ("H2", None),
+    ]
+    demo = load_seed_file(DEMO_SEED)
+    assert {h.community for h in demo.homes} == {"Riverside", "Garden Lane"}
