@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
+#: Where a run with this variable set also copies the screenshots the docs show.
+SCREENSHOTS_ENV = "HOMECARE_SCREENSHOTS_DIR"
+#: The browser's own time zone: far from the resident's (the care plan's default,
+#: Asia/Shanghai), so that a time shown in the wrong zone is seen.
+BROWSER_ZONE = "America/Sao_Paulo"
+RESIDENT_ZONE = "Asia/Shanghai"
+COMMUNITY = "漕河泾街道"
 ROSTER = (("F1", "family", 1), ("C1", "community_worker", 1))
 #: Responders told over MQTT, which the test broker accepts: their notifications succeed.
 CHANNELS = [{"type": "mqtt"}]
@@ -66,7 +74,9 @@ class Console:
     async def page(self, stream: Callable[[WebSocketRoute], Any] | None = None) -> Page:
         """A page in a browser context of its own (its own session storage); ``stream``, if
         given, handles each connection the page opens to the alert stream."""
-        context = await self.browser.new_context(viewport={"width": 1400, "height": 900})
+        context = await self.browser.new_context(
+            viewport={"width": 1400, "height": 900}, timezone_id=BROWSER_ZONE
+        )
         page = await context.new_page()
         if stream is not None:
             await page.route_web_socket(re.compile(r".*/api/v1/stream$"), stream)
@@ -131,7 +141,9 @@ async def console(broker: Broker, tmp_path: Path, chromium: str) -> AsyncIterato
             )
         admin = bearer(await login(api, users["admin"], passwords["admin"]))
         patched = await api.patch(
-            f"/homes/{home_id}", json={"address": "上海市徐汇区漕溪北路 88 号 3-502"}, headers=admin
+            f"/homes/{home_id}",
+            json={"address": "上海市徐汇区漕溪北路 88 号 3-502", "community": COMMUNITY},
+            headers=admin,
         )
         assert patched.status_code == 200, patched.text
         resident = await api.post(
@@ -158,3 +170,11 @@ def artifacts() -> Path:
     """The folder the screenshots go to (``artifacts/console/``, not versioned)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def publish_screenshot(shot: Path, name: str) -> None:
+    """Copy ``shot`` as ``name`` into ``$HOMECARE_SCREENSHOTS_DIR`` (for example docs/img)."""
+    folder = os.environ.get(SCREENSHOTS_ENV)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, Path(folder) / name)

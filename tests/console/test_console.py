@@ -1,18 +1,21 @@
 """The operator console in Debian's headless Chromium: sign in, see an SOS arrive live,
-acknowledge, dispatch and resolve it, watch a second operator's screen follow, switch the
-language, and come back from an expired session without losing the action."""
+acknowledge, dispatch and resolve it, record a care visit, watch a second operator's screen
+follow, see the responders, device health and SLA boards, switch the language, and come back
+from an expired session without losing the action."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, WebSocketRoute, expect
 
 from tests.backend.conftest import bearer, login
-from tests.console.conftest import Console
+from tests.console.conftest import COMMUNITY, RESIDENT_ZONE, Console, publish_screenshot
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -77,7 +80,49 @@ async def test_an_sos_is_handled_from_queue_to_resolution_while_a_second_operato
     await expect(first.locator("#timeline li").last).to_contain_text(console.users["operator"])
     await expect(first.locator("#notifications li").first).to_be_visible()
     await expect(first.locator(f"{QUEUE_ROWS}.flash")).to_have_count(0)  # the cue ends
+
+    # Times in the detail are the resident's (the care plan's zone), not the browser's.
+    token = await login(console.api, console.users["operator"], console.passwords["operator"])
+    doc = (await console.api.get(f"/alerts/{alert_id}", headers=bearer(token))).json()
+    opened = datetime.fromisoformat(doc["opened_at"]).astimezone(ZoneInfo(RESIDENT_ZONE))
+    await expect(first.locator(f"#detail[data-tz='{RESIDENT_ZONE}']")).to_be_visible()
+    await expect(first.locator("#detail-state")).to_contain_text(opened.strftime("%H:%M:%S"))
+    await expect(first.locator("#detail-tz")).to_contain_text(RESIDENT_ZONE)
+
+    # A care visit, recorded from the detail with `v`.
+    await first.keyboard.press("v")
+    await expect(first.locator("#visit-carer")).to_have_value(console.users["operator"])
+    await first.fill("#visit-note", "送药上门")
+    await first.click("#visit-form button[type=submit]")
+    visit = first.locator("#visits li[data-open=true]")
+    await expect(visit).to_contain_text("送药上门")
+    await expect(visit).to_contain_text(console.users["operator"])
+    visits = await console.api.get(f"/homes/{console.home.home_id}/visits", headers=bearer(token))
+    assert [(v["carer"], v["in_progress"]) for v in visits.json()["items"]] == [
+        (console.users["operator"], True)
+    ]
     await first.screenshot(path=artifacts / "detail.png")
+
+    # The responders board: C1 accepted, so is on the way to this SOS.
+    (dispatch,) = doc["dispatches"]
+    accepted = await console.api.post(f"/dispatches/{dispatch['id']}/accept", headers=bearer(token))
+    assert accepted.status_code == 200, accepted.text
+    # An operator is not offered the SLA board, which needs a supervisor.
+    await expect(first.locator("#nav [data-view=responders]")).to_be_visible()
+    await expect(first.locator("#nav [data-view=sla]")).to_be_hidden()
+    await first.click("#nav [data-view=responders]")
+    busy = first.locator("#responders-table tr[data-id=C1]")
+    await expect(busy).to_have_attribute("data-busy", "true")
+    await expect(busy).to_contain_text("在途")
+    await expect(busy).to_contain_text("紧急呼叫")
+    await expect(first.locator("#responders-table tr[data-id=F1]")).to_have_attribute(
+        "data-busy", "false"
+    )
+    await expect(first.locator("#shortcuts")).to_be_hidden()
+    await first.screenshot(path=artifacts / "responders.png")
+    # The task leads back to its alert in the queue.
+    await busy.locator("button.task").click()
+    await expect(first.locator(f"#detail[data-id='{alert_id}']")).to_be_visible()
 
     await first.keyboard.press("r")
     await first.select_option("#resolve-outcome", "false_alarm")
@@ -87,12 +132,12 @@ async def test_an_sos_is_handled_from_queue_to_resolution_while_a_second_operato
         await expect(page.locator(QUEUE_ROWS)).to_have_count(0)
         await expect(page.locator("#queue-empty")).to_be_visible()
 
-    token = await login(console.api, console.users["operator"], console.passwords["operator"])
     doc = (await console.api.get(f"/alerts/{alert_id}", headers=bearer(token))).json()
     assert [(t["action"], t["actor"]) for t in doc["transitions"]] == [
         ("open", "system"),
         ("acknowledge", console.users["operator"]),
         ("dispatch", console.users["operator"]),
+        ("accept", console.users["operator"]),
         ("resolve", console.users["operator"]),
     ]
     assert (doc["outcome"], doc["resolution_note"]) == ("false_alarm", "电话确认无事")
@@ -167,8 +212,8 @@ async def test_a_lost_stream_reconnects_and_refetches_what_it_missed(console: Co
     assert console.errors == []
 
 
-async def test_a_supervisor_moves_through_the_queue_and_escalates_with_keys(
-    console: Console,
+async def test_a_supervisor_moves_through_the_queue_escalates_and_sees_the_boards(
+    console: Console, artifacts: Path
 ) -> None:
     page = await console.page()
     await console.sign_in(page, "supervisor")
@@ -191,4 +236,46 @@ async def test_a_supervisor_moves_through_the_queue_and_escalates_with_keys(
     await page.keyboard.press("e")
     await expect(levels).to_have_text(["1", "0"])
     await expect(page.locator("#timeline")).to_contain_text(console.users["supervisor"])
+    await page.keyboard.press("a")
+    await expect(page.locator(f"{QUEUE_ROWS}[data-status=acknowledged]")).to_have_count(1)
+
+    # Device health: a home of the same community with a device offline and one low on
+    # battery, and a home without a community whose gateway is offline.
+    ill, silent = f"{console.home.home_id}b", f"{console.home.home_id}c"
+    admin = bearer(await login(console.api, console.users["admin"], console.passwords["admin"]))
+    for home, fields in ((ill, {"label": "3-503", "community": COMMUNITY}), (silent, {})):
+        made = await console.api.post("/homes", json={"id": home, **fields}, headers=admin)
+        assert made.status_code == 201, made.text
+    devices = {
+        "smoke_kitchen": {"verdict": "offline", "room": "kitchen"},
+        "pir_hall": {"battery": 6, "battery_low": True, "verdict": "low battery"},
+    }
+    async with console.backend.store.transaction() as tx:
+        now = datetime.now(UTC)
+        await tx.update_home_status(
+            ill, online=True, status={"online": True, "devices": devices}, now=now
+        )
+        await tx.update_home_status(silent, online=False, status={"online": False}, now=now)
+    await page.click("#nav [data-view=devices]")
+    group = page.locator(f"#devices-groups section[data-community='{COMMUNITY}']")
+    await expect(group.locator(f"tr[data-home='{ill}']")).to_have_count(2)
+    await expect(group.locator(f"tr[data-home='{ill}']").first).to_contain_text("电量低")
+    await expect(group.locator(f"tr[data-home='{ill}']").last).to_contain_text("离线")
+    nameless = page.locator("#devices-groups section[data-community='—']")
+    await expect(nameless.locator(f"tr[data-home='{silent}']")).to_contain_text("网关离线")
+    await page.screenshot(path=artifacts / "devices.png")
+
+    # The SLA board charts the acknowledgement just made.
+    await page.click("#nav [data-view=sla]")
+    await expect(page.locator("#board-sla[data-loaded=true]")).to_be_visible()
+    await expect(page.locator("#sla-histogram rect.bar")).to_have_count(10)
+    await expect(page.locator("#sla-histogram rect.bar[data-count='1']")).to_have_count(1)
+    # Two bars a day (within 60 s, within 180 s); both alerts opened on one day, or two.
+    await expect(page.locator("#sla-days rect.bar").first).to_be_attached()
+    assert await page.locator("#sla-days rect.bar").count() in (2, 4)
+    await expect(page.locator("#sla-operators")).to_contain_text(console.users["supervisor"])
+    await expect(page.locator("#sla-summary")).to_contain_text("告警 2 条")
+    shot = artifacts / "sla.png"
+    await page.screenshot(path=shot, full_page=True)
+    publish_screenshot(shot, "console-sla.png")
     assert console.errors == []

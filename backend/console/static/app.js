@@ -1,6 +1,9 @@
-// The operator console: sign-in, the live alert queue, an alert's detail and its actions.
+// The operator console: sign-in, the live alert queue, an alert's detail and its actions,
+// and the boards (responders, device health, SLA) reached from the header's nav.
 import { ApiError, call, forgetToken, openStream, signIn, signOut, token, whenExpired } from "./api.js";
-import { applyTo, formatTime, language, savedLanguage, setLanguage, t } from "./i18n.js";
+import { loadDevices, loadResponders, loadSla, renderDevices, renderResponders, renderSla } from "./boards.js";
+import { $, el, svg, telLink } from "./dom.js";
+import { applyTo, formatTime, language, savedLanguage, setLanguage, t, tOr } from "./i18n.js";
 
 const ACK_TARGET_S = 60;
 const ACT_TARGET_S = 180;
@@ -8,13 +11,18 @@ const DAY_MS = 24 * 3600 * 1000;
 const ALARMS = new Set(["sos", "fall", "smoke", "gas"]);
 const LIVE = ["open", "acknowledged", "dispatched"];
 const OUTCOMES = ["false_alarm", "resident_ok_after_call", "genuine_emergency", "device_fault", "test"];
-const $ = (selector) => document.querySelector(selector);
+const VIEWS = ["queue", "responders", "devices", "sla"];
+// Boards refresh this often while shown, and soon after a change on the stream.
+const BOARD_REFRESH_MS = 30000;
+const BOARD_SETTLE_MS = 500;
 
 const state = {
   me: null,
   alerts: new Map(), // id -> alert (AlertOut)
   selected: null, // alert id
-  detail: null, // { alert, home, responders }
+  detail: null, // { alert, home, responders, events, visits }
+  view: "queue",
+  boards: {}, // view -> what its loader returned
   socket: null,
   retryMs: 500,
   loaded: false,
@@ -22,13 +30,6 @@ const state = {
 };
 
 // --- small DOM helpers ---------------------------------------------------------------
-
-function el(tag, text, attrs = {}) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = text;
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  return node;
-}
 
 function fill(list, items, render) {
   list.replaceChildren(...(items.length ? items.map(render) : [el("li", t("detail.none_yet"))]));
@@ -65,6 +66,7 @@ function ageClass(alert, now = Date.now()) {
 
 function showLogin(expired) {
   $("#console-view").hidden = true;
+  $("#nav").hidden = true;
   $("#shortcuts").hidden = true;
   $("#who").hidden = true;
   $("#logout").hidden = true;
@@ -81,10 +83,15 @@ async function enterConsole() {
   });
   $("#who").hidden = false;
   $("#logout").hidden = false;
-  $("#act-escalate").hidden = state.me.role === "operator";
+  const operator = state.me.role === "operator";
+  $("#act-escalate").hidden = operator;
+  // The SLA report needs a supervisor: operators are not offered the board.
+  $("#nav [data-view=sla]").hidden = operator;
+  if (operator && state.view === "sla") showView("queue");
   $("#login-view").hidden = true;
   $("#console-view").hidden = false;
-  $("#shortcuts").hidden = false;
+  $("#nav").hidden = false;
+  $("#shortcuts").hidden = state.view !== "queue";
   if (!state.socket) connect();
 }
 
@@ -105,7 +112,8 @@ async function onLogin(event) {
   else {
     $("#login-view").hidden = true;
     $("#console-view").hidden = false;
-    $("#shortcuts").hidden = false;
+    $("#nav").hidden = false;
+    $("#shortcuts").hidden = state.view !== "queue";
     if (!state.socket) connect();
   }
 }
@@ -117,9 +125,69 @@ function logout() {
   state.alerts.clear();
   state.selected = null;
   state.loaded = false;
+  state.boards = {};
+  showView("queue");
   renderQueue();
   renderDetail();
   showLogin(false);
+}
+
+// --- views: the queue and the boards ---------------------------------------------------
+
+const BOARDS = {
+  responders: { load: loadResponders, render: (data) => renderResponders(data, openAlert) },
+  devices: { load: loadDevices, render: renderDevices },
+  sla: { load: () => loadSla(Number($("#sla-window").value)), render: renderSla },
+};
+
+function showView(view) {
+  state.view = VIEWS.includes(view) ? view : "queue";
+  $("#queue-view").hidden = state.view !== "queue";
+  for (const name of Object.keys(BOARDS)) $(`#board-${name}`).hidden = state.view !== name;
+  for (const button of document.querySelectorAll("#nav button")) {
+    if (button.dataset.view === state.view) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  $("#shortcuts").hidden = $("#console-view").hidden || state.view !== "queue";
+  closeForms();
+  if (state.view !== "queue") refreshBoard();
+}
+
+let boardTimer = null;
+let boardSeq = 0;
+/** Load the board on show and render it; again every 30 s while it is shown. */
+async function refreshBoard() {
+  clearTimeout(boardTimer);
+  const view = state.view;
+  const board = BOARDS[view];
+  if (!board || !token()) return;
+  const seq = ++boardSeq;
+  if (view === "sla") $("#sla-error").hidden = true;
+  try {
+    const data = await board.load();
+    if (seq !== boardSeq || state.view !== view) return;
+    state.boards[view] = data;
+    board.render(data);
+  } catch (err) {
+    if (view === "sla" && err instanceof ApiError) {
+      $("#sla-error").textContent = t("sla.refused", { detail: err.detail });
+      $("#sla-error").hidden = false;
+    } else reportError(err);
+  }
+  if (state.view === view) boardTimer = setTimeout(refreshBoard, BOARD_REFRESH_MS);
+}
+
+/** A change on the stream may change what responders are doing: refresh soon. */
+function boardChanged() {
+  if (state.view !== "responders") return;
+  clearTimeout(boardTimer);
+  boardTimer = setTimeout(refreshBoard, BOARD_SETTLE_MS);
+}
+
+function openAlert(id) {
+  showView("queue");
+  if (state.alerts.has(id)) select(id);
+  else toast(t("responders.gone"));
 }
 
 // --- the queue and the stream ----------------------------------------------------------
@@ -209,6 +277,7 @@ function onMessage(message) {
   renderQueue();
   if (message.change === "opened" && isNew && alert.priority === 1) cue(alert.id);
   if (alert.id === state.selected) loadDetail(alert.id);
+  boardChanged();
 }
 
 function renderQueue() {
@@ -304,14 +373,27 @@ async function loadDetail(id) {
   const alert = await alertCall.catch((err) => (reportError(err), null));
   if (!alert) return;
   const since = encodeURIComponent(new Date(Date.now() - DAY_MS).toISOString());
-  const [home, responders, events] = await Promise.all([
+  const [home, responders, events, visits] = await Promise.all([
     call("GET", `/homes/${alert.home}`).catch((err) => ({ error: err })),
     call("GET", "/responders?active=true&limit=200").catch(() => ({ items: [] })),
     call("GET", `/homes/${alert.home}/events?since=${since}&limit=1000`).catch(() => ({ items: [] })),
+    call("GET", `/homes/${alert.home}/visits?limit=5`).catch(() => ({ items: [] })),
   ]);
   if (seq !== detailSeq || state.selected !== id) return;
-  state.detail = { alert, home, responders: responders.items || [], events: events.items || [] };
+  state.detail = {
+    alert,
+    home,
+    responders: responders.items || [],
+    events: events.items || [],
+    visits: visits.items || [],
+  };
   renderDetail();
+}
+
+/** The resident's IANA time zone, from their home's care plan; none: the browser's. */
+function homeZone() {
+  const home = state.detail?.home;
+  return home && !home.error ? home.timezone || undefined : undefined;
 }
 
 function renderDetail() {
@@ -321,11 +403,15 @@ function renderDetail() {
   $("#detail-none").hidden = show;
   if (!show) return;
   const { alert, home } = detail;
+  const zone = homeZone();
+  const at = (iso) => formatTime(iso, zone);
   $("#detail").dataset.id = alert.id;
   $("#detail").dataset.status = alert.status;
+  $("#detail").dataset.tz = zone || "";
   $("#detail-title").textContent = t("detail.title", { kind: t(`kind.${alert.kind}`), home: alert.home });
+  $("#detail-tz").textContent = zone ? t("detail.tz", { zone }) : t("detail.tz_browser");
   $("#detail-state").textContent = t("detail.state", {
-    opened: formatTime(alert.opened_at),
+    opened: at(alert.opened_at),
     status: t(`status.${alert.status}`),
     level: alert.escalation_level,
   });
@@ -334,11 +420,13 @@ function renderDetail() {
   $("#act-dispatch").disabled = !live;
   $("#act-escalate").disabled = !live;
   $("#act-resolve").disabled = !live;
+  $("#act-visit").disabled = Boolean(home.error);
   renderHome(home);
-  renderRooms(detail.events, alert);
+  renderRooms(detail.events, alert, zone);
+  renderVisits(detail.visits, at);
   fill($("#timeline"), alert.transitions, (tr) =>
     el("li", t("timeline.entry", {
-      at: formatTime(tr.at),
+      at: at(tr.at),
       actor: tr.actor,
       action: tr.action ? tOr(`taction.${tr.action.split(":")[0]}`, tr.action) : "",
       status: t(`status.${tr.to_status}`),
@@ -348,7 +436,7 @@ function renderDetail() {
     el("li", t("dispatch.entry", {
       responder: responderName(d.responder_id),
       status: t(`dstatus.${d.status}`),
-      at: formatTime(d.created_at),
+      at: at(d.created_at),
       by: d.created_by,
     })),
   );
@@ -360,21 +448,26 @@ function renderDetail() {
   fillResponders();
 }
 
-/** The message `key`, or `fallback` where the catalog has none (a value newer than it). */
-function tOr(key, fallback) {
-  const text = t(key);
-  return text === key ? fallback : text;
-}
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  if (text !== undefined) node.textContent = text;
-  return node;
+/** The home's latest care visits; one in progress can be checked out from here. */
+function renderVisits(visits, at) {
+  fill($("#visits"), visits, (v) => {
+    const item = el("li", t(v.in_progress ? "visit.entry_open" : "visit.entry", {
+      start: at(v.started_at),
+      end: at(v.ended_at),
+      carer: v.carer || t("visit.nocarer"),
+    }), { "data-id": v.id, "data-open": String(v.in_progress) });
+    if (v.note) item.append(el("span", ` · ${v.note}`));
+    if (v.in_progress) {
+      const end = el("button", t("visit.end"), { type: "button", class: "end-visit" });
+      end.addEventListener("click", () => endVisit(v));
+      item.append(" ", end);
+    }
+    return item;
+  });
 }
 
 /** Rooms over the last 24 h: one row per room, one mark per event seen there. */
-function renderRooms(events, alert) {
+function renderRooms(events, alert, zone) {
   const chart = $("#rooms-chart");
   const placed = events.filter((e) => e.room);
   $("#rooms-empty").hidden = placed.length > 0;
@@ -390,7 +483,7 @@ function renderRooms(events, alert) {
     nodes.push(svg("line", { class: "row", x1: left, x2: width - right, y1: y, y2: y }));
     nodes.push(svg("text", { x: 4, y: y + 4 }, room));
   });
-  const hour = new Intl.DateTimeFormat(language(), { hour: "2-digit", minute: "2-digit" });
+  const hour = new Intl.DateTimeFormat(language(), { hour: "2-digit", minute: "2-digit", timeZone: zone });
   for (let h = 0; h <= 24; h += 6) {
     const at = start + h * 3600 * 1000;
     const label = { x: x(new Date(at).toISOString()), y: height - 4, "text-anchor": "middle" };
@@ -399,7 +492,7 @@ function renderRooms(events, alert) {
   for (const e of placed) {
     const y = rooms.indexOf(e.room) * rowH + 4;
     const mark = svg("rect", { class: `event${ALARMS.has(e.type) ? " alarm" : ""}`, x: x(e.at) - 1, y, width: 3, height: rowH - 8 });
-    mark.append(svg("title", {}, `${formatTime(e.at)} · ${e.room} · ${e.type}`));
+    mark.append(svg("title", {}, `${formatTime(e.at, zone)} · ${e.room} · ${e.type}`));
     nodes.push(mark);
   }
   const opened = x(alert.opened_at);
@@ -412,10 +505,6 @@ function renderRooms(events, alert) {
 function responderName(id) {
   const known = (state.detail?.responders || []).find((r) => r.id === id);
   return known ? known.name : id;
-}
-
-function telLink(phone) {
-  return el("a", phone, { href: `tel:${phone.replace(/[^+\d]/g, "")}` });
 }
 
 function renderHome(home) {
@@ -490,6 +579,7 @@ function fillResponders() {
 function closeForms() {
   $("#dispatch-form").hidden = true;
   $("#resolve-form").hidden = true;
+  $("#visit-form").hidden = true;
 }
 
 function reportError(err) {
@@ -519,7 +609,7 @@ function acknowledge() {
 
 function openDispatch() {
   if ($("#act-dispatch").disabled) return;
-  $("#resolve-form").hidden = true;
+  closeForms();
   $("#dispatch-form").hidden = false;
   if (!$("#dispatch-responder").options.length) toast(t("dispatch.none"));
   $("#dispatch-responder").focus();
@@ -531,9 +621,47 @@ function escalate() {
 
 function openResolve() {
   if ($("#act-resolve").disabled) return;
-  $("#dispatch-form").hidden = true;
+  closeForms();
   $("#resolve-form").hidden = false;
   $("#resolve-outcome").focus();
+}
+
+function openVisit() {
+  if ($("#act-visit").disabled || !state.detail) return;
+  closeForms();
+  if (!$("#visit-carer").value) $("#visit-carer").value = state.me?.username || "";
+  $("#visit-form").hidden = false;
+  $("#visit-note").focus();
+}
+
+/** Record a care visit at the selected alert's home: checked in now, until checked out. */
+async function recordVisit() {
+  const home = state.detail?.alert.home;
+  if (!home) return;
+  const carer = $("#visit-carer").value.trim();
+  const note = $("#visit-note").value.trim();
+  const label = "action.visit";
+  try {
+    await call("POST", `/homes/${home}/visits`, { ...(carer ? { carer } : {}), ...(note ? { note } : {}) });
+    $("#visit-note").value = "";
+    closeForms();
+    toast(t("action.done", { action: t(label) }));
+    if (state.selected) loadDetail(state.selected);
+  } catch (err) {
+    if (err instanceof ApiError) toast(t("action.failed", { action: t(label), detail: err.detail }));
+    else reportError(err);
+  }
+}
+
+async function endVisit(visit) {
+  try {
+    await call("POST", `/homes/${visit.home}/visits/${visit.id}/end`);
+    toast(t("action.done", { action: t("visit.end") }));
+    if (state.selected) loadDetail(state.selected);
+  } catch (err) {
+    if (err instanceof ApiError) toast(t("action.failed", { action: t("visit.end"), detail: err.detail }));
+    else reportError(err);
+  }
 }
 
 function fillOutcomes() {
@@ -552,12 +680,21 @@ function move(step) {
 }
 
 function onKey(event) {
-  if ($("#console-view").hidden || event.ctrlKey || event.metaKey || event.altKey) return;
+  if ($("#console-view").hidden || state.view !== "queue") return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (event.key === "Escape") return closeForms();
   const tag = event.target.tagName;
   if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
   unlockAudio();
-  const actions = { a: acknowledge, d: openDispatch, e: escalate, r: openResolve, j: () => move(1), k: () => move(-1) };
+  const actions = {
+    a: acknowledge,
+    d: openDispatch,
+    e: escalate,
+    r: openResolve,
+    v: openVisit,
+    j: () => move(1),
+    k: () => move(-1),
+  };
   const action = actions[event.key];
   if (!action) return;
   event.preventDefault();
@@ -579,6 +716,8 @@ async function changeLanguage(lang) {
   setConnected($("#conn").dataset.state === "up");
   renderQueue();
   renderDetail();
+  const board = BOARDS[state.view];
+  if (board && state.boards[state.view]) board.render(state.boards[state.view]);
 }
 
 async function start() {
@@ -594,6 +733,15 @@ async function start() {
   $("#act-dispatch").addEventListener("click", openDispatch);
   $("#act-escalate").addEventListener("click", escalate);
   $("#act-resolve").addEventListener("click", openResolve);
+  $("#act-visit").addEventListener("click", openVisit);
+  $("#visit-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    recordVisit();
+  });
+  for (const button of document.querySelectorAll("#nav button")) {
+    button.addEventListener("click", () => showView(button.dataset.view));
+  }
+  $("#sla-window").addEventListener("change", () => refreshBoard());
   $("#dispatch-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const responder = $("#dispatch-responder").value;

@@ -31,13 +31,32 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 
+/** The message `key`, or `fallback` where the catalog has none (a value newer than it). */
+export function tOr(key, fallback) {
+  const text = t(key);
+  return text === key ? fallback : text;
+}
+
 /** Fill every element carrying `data-i18n` with its message. */
 export function applyTo(root) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
 }
 
-/** A moment in the browser's time zone (the API gives no resident time zone yet). */
-export function formatTime(iso) {
+/** A moment, in the IANA time zone `zone` (a resident's), or in the browser's without one. */
+export function formatTime(iso, zone) {
   if (!iso) return "";
-  return new Intl.DateTimeFormat(current, { dateStyle: "short", timeStyle: "medium" }).format(new Date(iso));
+  const options = { dateStyle: "short", timeStyle: "medium" };
+  if (zone) options.timeZone = zone;
+  return new Intl.DateTimeFormat(current, options).format(new Date(iso));
+}
+
+/** The browser's own IANA time zone. */
+export function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+/** A share (0..1) as a percentage, or a dash when there is none. */
+export function formatShare(share) {
+  if (share === null || share === undefined) return "—";
+  return new Intl.NumberFormat(current, { style: "percent", maximumFractionDigits: 1 }).format(share);
 }
