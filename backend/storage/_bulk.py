@@ -14,13 +14,13 @@ and reads back), and sent in one statement per database round trip:
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
 import aiosqlite
+import msgspec
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -79,7 +79,7 @@ async def insert_new_events(conn: AsyncConnection, rows: Sequence[EventRow]) -> 
 
 
 async def _postgres(conn: AsyncConnection, rows: Sequence[EventRow]) -> set[UUID]:
-    dumps = json.dumps
+    encode = msgspec.json.encode
     columns = tuple(
         list(c)
         for c in zip(
@@ -94,8 +94,8 @@ async def _postgres(conn: AsyncConnection, rows: Sequence[EventRow]) -> set[UUID
         [at_proc(v) for v in columns[4]],
         [received_proc(v) for v in columns[5]],
         *columns[6:],
-        [dumps(r.data) for r in rows],
-        [dumps(r.raw) for r in rows],
+        [encode(r.data).decode() for r in rows],
+        [encode(r.raw).decode() for r in rows],
     )
     result = await conn.exec_driver_sql(_PG_INSERT, params)
     return {row[0] for row in result}
