@@ -78,6 +78,8 @@ class ResidentOut(_Out):
     phone: str | None
     language: str | None
     notes: str | None
+    #: Health conditions (sensitive personal data), in the order given; ``[]`` when none.
+    conditions: list[str]
     created_at: datetime
 
     @classmethod
@@ -90,6 +92,7 @@ class ResidentOut(_Out):
             phone=row.phone,
             language=row.language,
             notes=row.notes,
+            conditions=list(row.conditions),
             created_at=row.created_at,
         )
 

@@ -6,11 +6,21 @@ unknown keys, so a misspelt key fails loudly instead of being dropped.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from backend.alerts import OnDutyWindow
 
@@ -18,6 +28,7 @@ __all__ = [
     "ID_PATTERN",
     "AppriseChannel",
     "Channel",
+    "Conditions",
     "ContactEntry",
     "ContactSettings",
     "HomeEntry",
@@ -52,6 +63,37 @@ BirthYear = Annotated[int, Field(ge=1890, le=2100)]
 Notes = Annotated[str, Field(max_length=2000)]
 Relation = Annotated[str, Field(min_length=1, max_length=64)]
 Rank = Annotated[int, Field(ge=1, le=99)]
+#: A C0 control character or DEL: never part of a short label.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not hold control characters (tabs, line breaks, NUL)")
+    return value
+
+
+def _distinct(values: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for value in values:
+        first = seen.get(value.casefold())
+        if first is not None:
+            same = "" if first == value else f" (as {first!r}: case does not count)"
+            raise ValueError(f"{value!r} is listed twice{same}")
+        seen[value.casefold()] = value
+    return values
+
+
+#: A health condition as the care organisation writes it (``hypertension``, ``uses a
+#: wheelchair``): surrounding spaces are dropped, and what is left must not be empty.
+Condition = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(_printable),
+]
+#: A resident's health conditions (sensitive personal data): at most 20, each once,
+#: whatever its case.
+Conditions = Annotated[list[Condition], Field(max_length=20), AfterValidator(_distinct)]
 #: On-duty windows (see backend/alerts/_availability.py); ``None`` is always available.
 Availability = Annotated[tuple[OnDutyWindow, ...], Field(max_length=50)]
 
@@ -165,6 +207,8 @@ class ResidentEntry(_Strict):
     #: A language tag such as ``zh-CN`` or ``yue``, for whoever calls the resident.
     language: Language | None = None
     notes: Notes | None = None
+    #: Health conditions shown to operators with the resident: ``[]`` when none are known.
+    conditions: Conditions = Field(default_factory=list)
 
 
 class ResidentPatch(_Strict):
@@ -176,12 +220,16 @@ class ResidentPatch(_Strict):
     phone: Phone | None = None
     language: Language | None = None
     notes: Notes | None = None
+    #: Replaces the whole list; ``[]`` clears it.
+    conditions: Conditions | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> ResidentPatch:
         for key in ("home", "name"):
             if key in self.model_fields_set and getattr(self, key) is None:
                 raise ValueError(f"{key} cannot be cleared")
+        if "conditions" in self.model_fields_set and self.conditions is None:
+            raise ValueError("conditions cannot be null; send [] for none")
         return self
 
 

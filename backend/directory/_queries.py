@@ -82,7 +82,15 @@ async def list_home_entries(
 
 def _resident(r: sa.Row[Any]) -> ResidentRow:
     return ResidentRow(
-        r.id, r.home, r.name, r.birth_year, r.phone, r.language, r.notes, r.created_at
+        r.id,
+        r.home,
+        r.name,
+        r.birth_year,
+        r.phone,
+        r.language,
+        r.notes,
+        tuple(r.conditions or ()),
+        r.created_at,
     )
 
 

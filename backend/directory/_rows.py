@@ -40,6 +40,8 @@ class ResidentRow:
     phone: str | None
     language: str | None
     notes: str | None
+    #: Health conditions, in the order given; empty when none are known.
+    conditions: tuple[str, ...]
     created_at: datetime
 
 

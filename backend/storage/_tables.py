@@ -196,6 +196,8 @@ residents = sa.Table(
     sa.Column("language", sa.String(16), nullable=True),
     sa.Column("notes", sa.Text(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # Health conditions, a JSON list of short strings (revision 0006); ``[]`` when none.
+    sa.Column("conditions", JsonDoc, nullable=False, server_default=sa.text("'[]'")),
     sa.Index("ix_residents_home", "home"),
 )
 

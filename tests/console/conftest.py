@@ -49,6 +49,8 @@ SCREENSHOTS_ENV = "HOMECARE_SCREENSHOTS_DIR"
 BROWSER_ZONE = "America/Sao_Paulo"
 RESIDENT_ZONE = "Asia/Shanghai"
 COMMUNITY = "漕河泾街道"
+#: The resident's health conditions, shown as tags in the alert detail.
+CONDITIONS = ["高血压", "轻度认知障碍", "uses a walking frame"]
 ROSTER = (("F1", "family", 1), ("C1", "community_worker", 1))
 #: Responders told over MQTT, which the test broker accepts: their notifications succeed.
 CHANNELS = [{"type": "mqtt"}]
@@ -153,7 +155,8 @@ async def console(broker: Broker, tmp_path: Path, chromium: str) -> AsyncIterato
                 "name": "王秀英",
                 "birth_year": 1941,
                 "phone": "+86 21 5555 0101",
-                "notes": "高血压 独居",
+                "notes": "独居",
+                "conditions": CONDITIONS,
             },
             headers=admin,
         )

@@ -15,7 +15,13 @@ import pytest
 from playwright.async_api import Page, WebSocketRoute, expect
 
 from tests.backend.conftest import bearer, login
-from tests.console.conftest import COMMUNITY, RESIDENT_ZONE, Console, publish_screenshot
+from tests.console.conftest import (
+    COMMUNITY,
+    CONDITIONS,
+    RESIDENT_ZONE,
+    Console,
+    publish_screenshot,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -61,6 +67,9 @@ async def test_an_sos_is_handled_from_queue_to_resolution_while_a_second_operato
     await expect(detail).to_be_visible()
     await expect(first.locator("#residents")).to_contain_text("王秀英")
     await expect(first.locator("#residents a[href='tel:+862155550101']")).to_be_visible()
+    conditions = first.locator("#residents .conditions")
+    await expect(conditions).to_contain_text("健康状况")
+    await expect(conditions.locator("li.tag")).to_have_text(CONDITIONS)
     await expect(first.locator("#address")).to_contain_text("漕溪北路")
     await expect(first.locator("#contacts li")).to_have_count(2)
     # The SOS press is on the rooms chart of the last 24 h, in red.

@@ -105,13 +105,29 @@ async def test_admins_build_a_home_that_operators_read(
     assert (
         await client.put("/homes/H1/contacts/R9", json={"rank": 1}, headers=ADMIN)
     ).status_code == 404
-    resident = {"id": "P1", "name": "Resident One", "birth_year": 1939, "language": "zh-CN"}
-    await ok(await client.post("/homes/H1/residents", json=resident, headers=ADMIN), 201)
+    resident = {
+        "id": "P1",
+        "name": "Resident One",
+        "birth_year": 1939,
+        "language": "zh-CN",
+        "conditions": ["hypertension", " 糖尿病 ", "uses a wheelchair"],
+    }
+    created_resident = await ok(
+        await client.post("/homes/H1/residents", json=resident, headers=ADMIN), 201
+    )
+    assert created_resident["conditions"] == ["hypertension", "糖尿病", "uses a wheelchair"]
+    await ok(
+        await client.post("/homes/H1/residents", json={"id": "P2", "name": "Two"}, headers=ADMIN),
+        201,
+    )
 
     home = await ok(await client.get("/homes/H1", headers=as_operator))
     assert home["label"] == "Flat 1"
     assert home["address"] == "1 Test St"
-    assert [r["name"] for r in home["residents"]] == ["Resident One"]
+    assert [(r["name"], r["conditions"]) for r in home["residents"]] == [
+        ("Resident One", ["hypertension", "糖尿病", "uses a wheelchair"]),
+        ("Two", []),
+    ]
     assert [(c["rank"], c["responder"]["id"]) for c in home["contacts"]] == [(1, "R1"), (3, "R2")]
     assert home["contacts"][1]["responder"]["availability"] == [
         {"days": [5, 6], "start": "20:00", "end": "08:00", "tz": "UTC"}
@@ -128,6 +144,15 @@ async def test_admins_build_a_home_that_operators_read(
         await client.patch("/residents/P1", json={"phone": "+86 10 1"}, headers=ADMIN)
     )
     assert (renamed["name"], renamed["phone"]) == ("Resident One", "+86 10 1")
+    assert renamed["conditions"] == ["hypertension", "糖尿病", "uses a wheelchair"]  # kept
+    replaced = await client.patch("/residents/P1", json={"conditions": ["dementia"]}, headers=ADMIN)
+    assert (await ok(replaced))["conditions"] == ["dementia"]
+    assert (await ok(await client.get("/residents/P1", headers=as_operator)))["conditions"] == [
+        "dementia"
+    ]
+    cleared = await client.patch("/residents/P1", json={"conditions": []}, headers=ADMIN)
+    assert (await ok(cleared))["conditions"] == []
+    await ok(await client.delete("/residents/P2", headers=ADMIN), 204)
 
     refused = await client.delete("/homes/H1", headers=ADMIN)
     assert refused.status_code == 409
@@ -184,7 +209,13 @@ async def test_reading_personal_data_is_audited_without_the_data(
     operator, as_operator = people[Role.OPERATOR]
     _, as_supervisor = people[Role.SUPERVISOR]
     await make_home(client, address="1 Private Road")
-    resident = {"id": "P1", "name": "Ada Private", "phone": "+86 10 5555 0199", "notes": "diabetic"}
+    resident = {
+        "id": "P1",
+        "name": "Ada Private",
+        "phone": "+86 10 5555 0199",
+        "notes": "diabetic",
+        "conditions": ["Parkinson's disease"],
+    }
     await ok(await client.post("/homes/H1/residents", json=resident, headers=ADMIN), 201)
 
     async def audit(**query: str) -> dict[str, Any]:
@@ -203,11 +234,14 @@ async def test_reading_personal_data_is_audited_without_the_data(
     assert newest["detail"] == {"via": "resident", "home": "H1"}
     assert (older["actor"], older["detail"]) == (operator, {"via": "home", "home": "H1"})
     assert (created["actor"], created["action"]) == ("api-token", "create_resident")
-    assert created["detail"] == {"fields": ["id", "name", "notes", "phone"]}
+    assert created["detail"] == {"fields": ["conditions", "id", "name", "notes", "phone"]}
     home_reads = await audit(subject_type="home", subject_id="H1")
     assert [i["action"] for i in home_reads["items"]] == ["read_personal_data", "create_home"]
+    await ok(await client.patch("/residents/P1", json={"conditions": ["stroke"]}, headers=ADMIN))
+    changed = (await audit(subject_type="resident", subject_id="P1"))["items"][0]
+    assert (changed["action"], changed["detail"]) == ("update_resident", {"fields": ["conditions"]})
     everything = await client.get("/audit", params={"limit": 1000}, headers=as_supervisor)
-    for secret in ("Ada", "Private", "5555", "diabetic"):
+    for secret in ("Ada", "Private", "5555", "diabetic", "Parkinson", "stroke"):
         assert secret not in everything.text
     # A list of homes carries no personal data, and reading it is not audited.
     listed = await ok(await client.get("/homes", headers=as_operator))
@@ -281,6 +315,14 @@ async def test_bad_bodies_are_refused_with_problem_details(
         ("POST", "/responders", {"id": "R1", "name": "x", "kind": "family", "pager": "1"}),
         ("POST", "/responders", {"id": "R/1", "name": "x", "kind": "family"}),
         ("PATCH", "/residents/P1", {"name": None}),
+        ("PATCH", "/residents/P1", {"conditions": None}),
+        ("PATCH", "/residents/P1", {"conditions": "dementia"}),
+        ("PATCH", "/residents/P1", {"conditions": ["x" * 81]}),
+        ("PATCH", "/residents/P1", {"conditions": ["a", ""]}),
+        ("PATCH", "/residents/P1", {"conditions": ["a\tb"]}),
+        ("PATCH", "/residents/P1", {"conditions": ["bad\u0000"]}),
+        ("PATCH", "/residents/P1", {"conditions": [f"c{i}" for i in range(21)]}),
+        ("POST", "/homes/H1/residents", {"id": "P2", "name": "x", "conditions": ["A", "a"]}),
         ("PATCH", "/homes/H1", {"label": "x" * 129}),
         ("POST", "/homes", {"id": "H 2"}),
         ("PUT", "/homes/H1/contacts/R1", {"rank": 0}),

@@ -115,6 +115,28 @@ def _set(doc: dict[str, Any], path: str, value: Any) -> None:
         ("responders.1.availability.0.tz", "Mars/Base", "responders.1.availability.0.tz", "Mars"),
         ("responders.1.availability.0.start", "8am", "responders.1.availability.0.start", "HH:MM"),
         ("homes.1.id", "H 2", "homes.1.id", "pattern"),
+        ("homes.0.residents.0.conditions", "dementia", "homes.0.residents.0.conditions", "list"),
+        (
+            "homes.0.residents.0.conditions",
+            ["ok", " "],
+            "homes.0.residents.0.conditions.1",
+            "least 1",
+        ),
+        ("homes.0.residents.0.conditions", ["x" * 81], "homes.0.residents.0.conditions.0", "80"),
+        ("homes.0.residents.0.conditions", [7], "homes.0.residents.0.conditions.0", "string"),
+        ("homes.0.residents.0.conditions", ["a\nb"], "homes.0.residents.0.conditions.0", "control"),
+        (
+            "homes.0.residents.0.conditions",
+            ["Dementia", "dementia"],
+            "homes.0.residents.0.conditions",
+            "'dementia' is listed twice",
+        ),
+        (
+            "homes.0.residents.0.conditions",
+            [f"condition {i}" for i in range(21)],
+            "homes.0.residents.0.conditions",
+            "at most 20",
+        ),
     ],
 )
 def test_a_bad_seed_names_the_file_the_key_and_the_fix(
@@ -247,3 +269,23 @@ async def test_a_seeded_community_is_stored_and_kept_when_not_given(
     ]
     demo = load_seed_file(DEMO_SEED)
     assert {h.community for h in demo.homes} == {"Riverside", "Garden Lane"}
+
+
+async def test_seeded_conditions_are_stored_in_order_and_default_to_none(
+    store: Store, tmp_path: Path
+) -> None:
+    doc = seed_doc()
+    doc["homes"][1]["residents"] = [{"id": "P2", "name": "Resident Two"}]
+    conditions = [" hypertension", "uses a wheelchair", "x" * 80] + [f"c{i}" for i in range(17)]
+    doc["homes"][0]["residents"][0]["conditions"] = conditions
+    await sync_directory(store, directory_of(write(tmp_path, doc)), NOW)
+    stored = {r["id"]: r["conditions"] for r in (await snapshot(store))["residents"]}
+    assert stored == {"P1": [c.strip() for c in conditions], "P2": []}
+    assert (await sync_directory(store, directory_of(write(tmp_path, doc)), NOW)).writes == 0
+    doc["homes"][0]["residents"][0]["conditions"] = ["dementia"]
+    changed = await sync_directory(store, directory_of(write(tmp_path, doc)), NOW)
+    assert changed.changed == {"residents": 1}
+    stored = {r["id"]: r["conditions"] for r in (await snapshot(store))["residents"]}
+    assert stored == {"P1": ["dementia"], "P2": []}
+    demo = load_seed_file(DEMO_SEED)
+    assert all(r.conditions for h in demo.homes for r in h.residents)

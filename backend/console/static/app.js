@@ -507,6 +507,16 @@ function responderName(id) {
   return known ? known.name : id;
 }
 
+/** A resident's health conditions as a labelled row of small tags. */
+function conditionTags(conditions) {
+  const label = t("detail.conditions");
+  const tags = el("ul", undefined, { class: "tags", "aria-label": label });
+  tags.append(...conditions.map((c) => el("li", c, { class: "tag" })));
+  const row = el("div", undefined, { class: "conditions" });
+  row.append(el("span", label, { class: "note" }), " ", tags);
+  return row;
+}
+
 function renderHome(home) {
   const residents = $("#residents");
   if (home.error) {
@@ -527,6 +537,7 @@ function renderHome(home) {
             : t("detail.resident_noage", { name: r.name });
           box.append(el("strong", line));
           if (r.phone) box.append(" ", telLink(r.phone));
+          if (r.conditions?.length) box.append(conditionTags(r.conditions));
           if (r.notes) box.append(el("p", t("detail.notes", { notes: r.notes })));
           return box;
         })
