@@ -174,14 +174,17 @@ async def stream(websocket: WebSocket, context: ContextDep, hub: HubDep) -> None
     """Send each alert change as JSON; the token: a bearer header, subprotocol or ``?token=``."""
     given = _presented_token(websocket)
     offered = websocket.scope.get("subprotocols") or ()
-    await websocket.accept(subprotocol=_WS_BEARER if _WS_BEARER in offered else None)
-    try:
-        await identify(context, given)
-    except Problem as err:
-        code = _WS_POLICY if err.status == 401 else _WS_TRY_LATER
-        await websocket.close(code=code, reason=err.detail[:120])
-        return
+    # Subscribed before the handshake completes: a client that refetches on open then misses
+    # nothing that changes between its fetch and its first message. Until the token checks
+    # out, what the subscription gathers is only held, never sent.
     with hub.subscribe() as sub:
+        await websocket.accept(subprotocol=_WS_BEARER if _WS_BEARER in offered else None)
+        try:
+            await identify(context, given)
+        except Problem as err:
+            code = _WS_POLICY if err.status == 401 else _WS_TRY_LATER
+            await websocket.close(code=code, reason=err.detail[:120])
+            return
         watcher = asyncio.create_task(_watch_disconnect(websocket, sub))
         try:
             async for change in sub:
