@@ -6,13 +6,14 @@ from an expired session without losing the action."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import Page, WebSocketRoute, expect
+from playwright.async_api import Page, Route, WebSocketRoute, expect
 
 from tests.backend.conftest import bearer, login
 from tests.console.conftest import (
@@ -218,6 +219,25 @@ async def test_a_lost_stream_reconnects_and_refetches_what_it_missed(console: Co
     await _alert_row(page, "open")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "up")
     assert len(connections) == 2
+    refetches = int(await page.locator("#queue").get_attribute("data-refetches") or "0")
+
+    # A list older than what the stream has sent since must not undo it: the next reconnect's
+    # list is taken at once but handed over only after a new alert came on the stream.
+    release = asyncio.Event()
+
+    async def stale(route: Route) -> None:
+        response = await route.fetch()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await page.route(re.compile(r".*/api/v1/alerts\?status="), stale)
+    await connections[1].close(code=1001, reason="going away")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "up")
+    await console.home.gas()
+    await expect(page.locator(QUEUE_ROWS)).to_have_count(2)
+    release.set()
+    await expect(page.locator("#queue")).to_have_attribute("data-refetches", str(refetches + 1))
+    await expect(page.locator(QUEUE_ROWS)).to_have_count(2)
     assert console.errors == []
 
 

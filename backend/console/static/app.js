@@ -27,6 +27,8 @@ const state = {
   retryMs: 500,
   loaded: false,
   audio: null,
+  // One set per refetch in flight: the alerts the stream spoke of since that fetch began.
+  streamed: new Set(),
 };
 
 // --- small DOM helpers ---------------------------------------------------------------
@@ -208,21 +210,37 @@ function upsert(alert) {
 }
 
 async function refetch() {
-  const pages = await Promise.all(
-    LIVE.map((status) => call("GET", `/alerts?status=${status}&limit=1000`)),
-  );
+  // The stream is subscribed before it opens, so whatever changes after this fetch is sent
+  // on it too. An alert the stream has spoken of meanwhile is left as the stream had it: the
+  // list may predate that message (the alert would vanish, or a resolved one come back).
+  const touched = new Set();
+  state.streamed.add(touched);
+  let pages;
+  try {
+    pages = await Promise.all(
+      LIVE.map((status) => call("GET", `/alerts?status=${status}&limit=1000`)),
+    );
+  } finally {
+    state.streamed.delete(touched);
+  }
   const fresh = new Map();
   for (const page of pages) for (const alert of page.items) fresh.set(alert.id, alert);
   const firstLoad = !state.loaded;
   for (const alert of fresh.values()) {
+    if (touched.has(alert.id)) continue;
     const isNew = !state.alerts.has(alert.id);
     const known = state.alerts.get(alert.id);
     if (!known || known.version <= alert.version) state.alerts.set(alert.id, alert);
     if (isNew && !firstLoad && alert.priority === 1 && alert.status === "open") cue(alert.id);
   }
-  for (const id of [...state.alerts.keys()]) if (!fresh.has(id)) state.alerts.delete(id);
+  for (const id of [...state.alerts.keys()]) {
+    if (!fresh.has(id) && !touched.has(id)) state.alerts.delete(id);
+  }
   state.loaded = true;
   renderQueue();
+  // How many lists the queue has taken in: a marker for the browser tests.
+  const queue = $("#queue");
+  queue.dataset.refetches = String(Number(queue.dataset.refetches || 0) + 1);
   if (state.selected) loadDetail(state.selected);
 }
 
@@ -272,6 +290,7 @@ function closeStream() {
 
 function onMessage(message) {
   const alert = message.alert;
+  for (const touched of state.streamed) touched.add(alert.id);
   const isNew = !state.alerts.has(alert.id);
   if (!upsert(alert)) return;
   renderQueue();
