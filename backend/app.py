@@ -8,7 +8,8 @@ import logging
 import secrets
 import signal
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -64,9 +65,13 @@ def _listen(host: str, port: int) -> socket.socket:
 class Backend:
     """Run the backend; use as ``async with Backend(config) as backend:``."""
 
-    def __init__(self, config: BackendConfig) -> None:
+    def __init__(
+        self, config: BackendConfig, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         check_backend_config(config)
         self.config = config
+        #: The clock of the failed-login limits (a test may turn it forward).
+        self._monotonic = monotonic
         token = config.api.token
         #: The service token: as configured, random for a demo, else none.
         self.api_token: str | None = (
@@ -207,7 +212,9 @@ class Backend:
             self.api_token,
             mqtt_connected=lambda: self.mqtt_connected,
             detection=self.detection,
-            auth=Authenticator(self.users, self._secret_key, self.config.auth),
+            auth=Authenticator(
+                self.users, self._secret_key, self.config.auth, monotonic=self._monotonic
+            ),
             lifecycle=self._lifecycle,
             ingest_stats=self.stats,
             metrics=self.config.metrics,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 from collections.abc import Awaitable, Callable
@@ -11,7 +10,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from backend._errors import StorageError
-from backend._tasks import cancel_and_wait
+from backend._tasks import cancel_and_wait, sleep_until_due
 
 __all__ = ["DeadlineScheduler"]
 
@@ -85,16 +84,7 @@ class DeadlineScheduler:
         delay = 0.2
         while True:
             self._wake.clear()
-            nxt = self.next_due()
-            wait = self._max_sleep
-            if nxt is not None:
-                wait = min(wait, max(0.0, (nxt - self._clock()).total_seconds()))
-            if wait > 0:
-                # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that
-                # races with the wake-up, and the task would never stop.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wake.wait()
+            await sleep_until_due(self._wake, self.next_due(), self._clock(), self._max_sleep)
             try:
                 await self.fire_due()
             except StorageError as err:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,34 +16,24 @@ from backend.api._problems import Problem
 from backend.metrics import count_db_error
 from backend.reports import (
     STANDARD,
+    AckBin,
     GroupBy,
     Period,
     ReportError,
     SlaReport,
-    SlaRow,
+    acknowledge_histogram,
     check_window,
     compute_sla,
     load_sla_rows,
     sla_csv,
 )
 
-__all__ = [
-    "ACK_BIN_EDGES",
-    "SlaBinOut",
-    "SlaGroupOut",
-    "SlaMeasureOut",
-    "SlaReportOut",
-    "acknowledge_histogram",
-    "reports_router",
-]
+__all__ = ["SlaBinOut", "SlaGroupOut", "SlaMeasureOut", "SlaReportOut", "reports_router"]
 
 _log = logging.getLogger(__name__)
 reports_router = APIRouter(tags=["reports"])
 
 _DEFAULT_WINDOW = timedelta(days=30)
-#: Lower edges (seconds) of the time-to-acknowledge histogram's bins; the last is open-ended.
-#: Finer under a minute, where the target is, and edges at both targets (60 s and 180 s).
-ACK_BIN_EDGES = (0, 15, 30, 45, 60, 90, 120, 180, 300, 600)
 
 
 class SlaMeasureOut(BaseModel):
@@ -79,26 +67,11 @@ class SlaGroupOut(BaseModel):
 class SlaBinOut(BaseModel):
     """Acknowledged alerts that took from ``from_s`` (inclusive) to ``to_s`` (exclusive)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, from_attributes=True)
 
     from_s: int
     to_s: int | None
     count: int
-
-
-def acknowledge_histogram(rows: Sequence[SlaRow]) -> list[SlaBinOut]:
-    """Count acknowledged alerts by time to acknowledge, in the bins of ``ACK_BIN_EDGES``."""
-    counts = [0] * len(ACK_BIN_EDGES)
-    for row in rows:
-        if row.acknowledged_at is None:
-            continue
-        took = max(0.0, (row.acknowledged_at - row.opened_at).total_seconds())
-        counts[bisect_right(ACK_BIN_EDGES, took) - 1] += 1
-    uppers: list[int | None] = [*ACK_BIN_EDGES[1:], None]
-    return [
-        SlaBinOut(from_s=low, to_s=high, count=n)
-        for low, high, n in zip(ACK_BIN_EDGES, uppers, counts, strict=True)
-    ]
 
 
 class SlaReportOut(BaseModel):
@@ -116,7 +89,7 @@ class SlaReportOut(BaseModel):
     acknowledge_histogram: list[SlaBinOut]
 
     @classmethod
-    def from_report(cls, r: SlaReport, priority: int | None, histogram: list[SlaBinOut]) -> Self:
+    def from_report(cls, r: SlaReport, priority: int | None, histogram: list[AckBin]) -> Self:
         return cls(
             since=r.since,
             until=r.until,
@@ -128,7 +101,7 @@ class SlaReportOut(BaseModel):
             standard={f"within_{t}s": share for t, share in STANDARD.items()},
             total=SlaGroupOut.model_validate(r.total),
             groups=[SlaGroupOut.model_validate(g) for g in r.groups],
-            acknowledge_histogram=histogram,
+            acknowledge_histogram=[SlaBinOut.model_validate(b) for b in histogram],
         )
 
 

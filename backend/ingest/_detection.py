@@ -9,7 +9,6 @@ the transaction that raises its alert) and a future one waits for its time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from backend._errors import StorageError
-from backend._tasks import cancel_and_wait
+from backend._tasks import cancel_and_wait, sleep_until_due
 from backend.alerts import AlertChange, AlertStatus, OpenHook, Trigger, decide
 from backend.careplan import CarePlans
 from backend.detectors import (
@@ -333,16 +332,9 @@ class Scheduler:
         delay = 0.2
         while True:
             detection.wake.clear()
-            nxt = detection.next_wake()
-            wait = self._max_sleep
-            if nxt is not None:
-                wait = min(wait, max(0.0, (nxt - self._clock()).total_seconds()))
-            if wait > 0:
-                # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that
-                # races with the wake-up, and the task would never stop.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await detection.wake.wait()
+            await sleep_until_due(
+                detection.wake, detection.next_wake(), self._clock(), self._max_sleep
+            )
             try:
                 async with detection.lock:
                     batch = await detection.fire_due(self._store, self._clock())

@@ -4,25 +4,30 @@ from backend.reports._csv import SLA_CSV_COLUMNS, sla_csv, sla_csv_rows
 from backend.reports._errors import ReportError
 from backend.reports._query import Counts, load_counts, load_sla_rows
 from backend.reports._sla import (
+    ACK_BIN_EDGES,
     MAX_WINDOW,
     PERCENTILES,
     STANDARD,
+    AckBin,
     GroupBy,
     Measure,
     Period,
     SlaGroup,
     SlaReport,
     SlaRow,
+    acknowledge_histogram,
     check_window,
     compute_sla,
     percentile,
 )
 
 __all__ = [
+    "ACK_BIN_EDGES",
     "MAX_WINDOW",
     "PERCENTILES",
     "SLA_CSV_COLUMNS",
     "STANDARD",
+    "AckBin",
     "Counts",
     "GroupBy",
     "Measure",
@@ -31,6 +36,7 @@ __all__ = [
     "SlaGroup",
     "SlaReport",
     "SlaRow",
+    "acknowledge_histogram",
     "check_window",
     "compute_sla",
     "load_counts",

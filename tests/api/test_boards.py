@@ -12,12 +12,11 @@ import pytest
 
 from backend.api import create_app
 from backend.api._boards import device_problems
-from backend.api._reports import acknowledge_histogram
 from backend.auth import Authenticator, Users
 from backend.careplan import CarePlan, CarePlans
 from backend.hub import Hub
 from backend.ingest import Detection
-from backend.reports import SlaRow
+from backend.reports import SlaRow, acknowledge_histogram
 from backend.storage import Store
 from tests.backend.conftest import SECRET_KEY, TOKEN
 from tests.reports.conftest import AUTH, add_alert, client_for, make_app

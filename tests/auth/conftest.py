@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,10 +14,10 @@ from backend import Backend
 from backend.auth import AuthSettings, Users
 from backend.storage import Store
 from tests.backend import conftest as backend_fixtures
-from tests.backend.conftest import SECRET_KEY, backend_config
+from tests.backend.conftest import SECRET_KEY, api_client, backend_config
 from tests.brokers import Broker
 
-#: A short failed-login window, so that the API test can wait it out.
+#: The failed-login window of the running backends; their clock is turned past it.
 WINDOW_S = 6
 MAX_FAILURES = 3
 
@@ -30,9 +31,29 @@ def users(store: Store) -> Users:
     return Users(store)
 
 
+class LimitClock:
+    """A monotonic clock for the failed-login limits that a test can turn forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 @pytest.fixture
-async def running(broker: Broker, fresh_database_url: str) -> AsyncIterator[Backend]:
-    """A running backend on SQLite and on PostgreSQL, with a short failed-login window."""
+def limit_clock() -> LimitClock:
+    return LimitClock()
+
+
+@pytest.fixture
+async def running(
+    broker: Broker, fresh_database_url: str, limit_clock: LimitClock
+) -> AsyncIterator[Backend]:
+    """A running backend on SQLite and on PostgreSQL, with a small failed-login limit."""
     config = backend_config(broker, fresh_database_url).model_copy(
         update={
             "auth": AuthSettings(
@@ -42,15 +63,13 @@ async def running(broker: Broker, fresh_database_url: str) -> AsyncIterator[Back
             )
         }
     )
-    async with Backend(config) as b:
+    async with Backend(config, monotonic=limit_clock) as b:
         yield b
 
 
 @pytest.fixture
 async def client(running: Backend) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{running.api_port}/api/v1", timeout=10
-    ) as c:
+    async with api_client(running) as c:
         yield c
 
 

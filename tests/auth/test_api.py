@@ -19,7 +19,7 @@ from backend.auth import Role, issue_token, password_stamp
 from backend.storage._tables import audit_log
 from protocol import encode_envelope, events_topic
 from protocol.mqtt import MqttClient
-from tests.auth.conftest import MAX_FAILURES, WINDOW_S, name
+from tests.auth.conftest import MAX_FAILURES, WINDOW_S, LimitClock, name
 from tests.backend.conftest import (
     SECRET_KEY,
     TOKEN,
@@ -116,7 +116,7 @@ async def test_unknown_users_wrong_passwords_and_deactivated_users_get_one_answe
 
 
 async def test_failed_logins_are_limited_until_the_window_passes(
-    running: Backend, client: httpx.AsyncClient
+    running: Backend, client: httpx.AsyncClient, limit_clock: LimitClock
 ) -> None:
     account = (await create_accounts(running))[Role.OPERATOR]
     form = {"username": account.username, "password": "wrong-password-1234"}
@@ -130,7 +130,7 @@ async def test_failed_logins_are_limited_until_the_window_passes(
     assert 1 <= retry_after <= WINDOW_S
     # Another username from the same address is refused too: the address is limited.
     assert (await client.post("/auth/token", data={**form, "username": name()})).status_code == 429
-    await asyncio.sleep(retry_after + 0.1)
+    limit_clock.advance(retry_after + 0.1)
     assert (await client.post("/auth/token", data=right)).status_code == 200
     limited = [
         r

@@ -8,14 +8,13 @@ import sys
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from backend import Backend
 from backend.config import load_backend_config
 from backend.storage._tables import audit_log
-from tests.backend.conftest import SECRET_KEY, bearer, login
+from tests.backend.conftest import SECRET_KEY, api_client, bearer, login
 from tests.brokers import Broker
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
@@ -92,9 +91,7 @@ async def test_create_user_makes_the_first_admin(
     # No service token is configured: only the new admin can get in.
     async with Backend(load_backend_config(config)) as backend:
         assert backend.api_token is None
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{backend.api_port}/api/v1", timeout=10
-        ) as client:
+        async with api_client(backend) as client:
             token = bearer(await login(client, "chief", PASSWORD))
             me = (await client.get("/auth/me", headers=token)).json()
             assert (me["username"], me["role"], me["display_name"]) == ("chief", "admin", "Chief")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from backend.config import ApiSettings, AuthSettings, MqttSettings
 from backend.storage import Store, metadata
 from protocol import Envelope, new_event_id
 from protocol.mqtt import MqttClient
+from tests.backend._process import stop_all
 from tests.brokers import Broker
 
 TOKEN = "test-token-0123456789abcdef"
@@ -113,11 +115,22 @@ async def gateway(broker: Broker) -> AsyncIterator[MqttClient]:
 
 
 @pytest.fixture
+def backend_processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Backends a test runs as processes of their own; any still running are killed after."""
+    procs: list[subprocess.Popen[bytes]] = []
+    yield procs
+    stop_all(procs)
+
+
+def api_client(backend: Backend) -> httpx.AsyncClient:
+    """An HTTP client for a running backend's API (use it as an async context manager)."""
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{backend.api_port}/api/v1", timeout=10)
+
+
+@pytest.fixture
 async def api(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the running backend's API."""
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{backend.api_port}/api/v1", timeout=10
-    ) as client:
+    async with api_client(backend) as client:
         yield client
 
 

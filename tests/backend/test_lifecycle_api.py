@@ -21,6 +21,7 @@ from protocol.mqtt import MqttClient
 from tests.alerts._directory import add_roster
 from tests.backend.conftest import (
     TOKEN,
+    api_client,
     backend_config,
     bearer,
     create_accounts,
@@ -74,9 +75,7 @@ async def system(broker: Broker, fresh_database_url: str) -> AsyncIterator[Syste
     home = home_id()
     async with (
         Backend(backend_config(broker, fresh_database_url)) as backend,
-        httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{backend.api_port}/api/v1", timeout=10
-        ) as api,
+        api_client(backend) as api,
         MqttClient(host=broker.host, port=broker.port, client_id=f"gw-{home}") as gateway,
     ):
         await add_roster(backend.store, home, ROSTER, channels=CHANNELS)

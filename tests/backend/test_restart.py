@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from protocol import Envelope, encode_envelope, events_topic, new_event_id
 from protocol.mqtt import MqttClient
-from tests.backend._process import free_port, get_json, start_backend, stop_all
+from tests.backend._process import free_port, get_json, start_backend
 from tests.backend.conftest import SECRET_KEY, TOKEN, home_id
 from tests.brokers import Broker
 
@@ -40,13 +39,6 @@ def _config(tmp_path: Path, broker: Broker, port: int, homes: tuple[str, str]) -
     return path
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    yield procs
-    stop_all(procs)
-
-
 async def _get(api: httpx.AsyncClient, path: str, **params: Any) -> Any:
     return await get_json(api, path, headers=AUTH, **params)
 
@@ -67,12 +59,12 @@ def _bathroom_motion(home: str, at: datetime) -> Envelope:
 
 
 async def test_bathroom_dwell_fires_once_at_its_time_across_kill_9(
-    broker: Broker, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+    broker: Broker, tmp_path: Path, backend_processes: list[subprocess.Popen[bytes]]
 ) -> None:
     home_a, home_b = home_id(), home_id()
     port = free_port()
     config = _config(tmp_path, broker, port, (home_a, home_b))
-    processes.append(start_backend(config))
+    backend_processes.append(start_backend(config))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=5) as api:
         await _get(api, "/alerts")
         entered = datetime.now(UTC)
@@ -87,14 +79,14 @@ async def test_bathroom_dwell_fires_once_at_its_time_across_kill_9(
             while not (await _get(api, f"/homes/{home}/events"))["items"]:  # noqa: ASYNC110 - polls another process
                 await asyncio.sleep(0.05)
 
-        os.killpg(processes[0].pid, signal.SIGKILL)
-        processes[0].wait(10)
+        os.killpg(backend_processes[0].pid, signal.SIGKILL)
+        backend_processes[0].wait(10)
         due_a = entered + timedelta(minutes=DWELL_A_MIN)
         due_b = entered + timedelta(minutes=DWELL_B_MIN)
         await asyncio.sleep(max(0.0, (due_a - datetime.now(UTC)).total_seconds()) + 1)
         assert await _get_alerts_or_none(api) is None, "the backend is down"
 
-        processes.append(start_backend(config))
+        backend_processes.append(start_backend(config))
         await _get(api, "/alerts")
         restarted = datetime.now(UTC)
         await asyncio.sleep(max(0.0, (due_b - datetime.now(UTC)).total_seconds()) + 3)

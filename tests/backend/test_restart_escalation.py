@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from backend.storage import AlertFilter, Store
 from protocol import encode_envelope, events_topic
 from protocol.mqtt import MqttClient
 from tests.alerts._directory import add_roster
-from tests.backend._process import free_port, get_json, start_backend, stop_all
+from tests.backend._process import free_port, get_json, start_backend
 from tests.backend.conftest import SECRET_KEY, TOKEN, envelope, home_id
 from tests.brokers import Broker
 
@@ -42,13 +41,6 @@ def _config(tmp_path: Path, broker: Broker, port: int, home: str) -> Path:
     return path
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    yield procs
-    stop_all(procs)
-
-
 async def _get(api: httpx.AsyncClient, path: str, **params: Any) -> Any:
     return await get_json(api, path, headers=AUTH, **params)
 
@@ -58,7 +50,7 @@ async def _sleep_until(moment: datetime) -> None:
 
 
 async def test_the_60_s_escalation_and_reminders_survive_kill_9_at_30_s(
-    broker: Broker, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+    broker: Broker, tmp_path: Path, backend_processes: list[subprocess.Popen[bytes]]
 ) -> None:
     home = home_id()
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'backend.db'}")
@@ -71,7 +63,7 @@ async def test_the_60_s_escalation_and_reminders_survive_kill_9_at_30_s(
         await store.close()
     port = free_port()
     config = _config(tmp_path, broker, port, home)
-    processes.append(start_backend(config))
+    backend_processes.append(start_backend(config))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=5) as api:
         await _get(api, "/alerts")
         async with MqttClient(
@@ -86,13 +78,13 @@ async def test_the_60_s_escalation_and_reminders_survive_kill_9_at_30_s(
         assert alert["priority"] == 1
 
         await _sleep_until(opened + timedelta(seconds=KILL_AT_S))
-        os.killpg(processes[0].pid, signal.SIGKILL)
-        processes[0].wait(10)
+        os.killpg(backend_processes[0].pid, signal.SIGKILL)
+        backend_processes[0].wait(10)
         killed = datetime.now(UTC)
         before = await _db_trail(tmp_path)
         assert [a for a, _, _ in before] == ["open"], "killed before the first reminder"
 
-        processes.append(start_backend(config))
+        backend_processes.append(start_backend(config))
         await _get(api, "/alerts")
         back = datetime.now(UTC)
         await _sleep_until(opened + timedelta(seconds=90 + SLACK_S + 1))

@@ -27,7 +27,7 @@ from backend.auth import Role
 from gateway.app import Gateway
 from simulators.home import SimHome
 from tests.alerts._directory import add_roster
-from tests.backend.conftest import backend_config, bearer, login
+from tests.backend.conftest import api_client, backend_config, bearer, login
 from tests.brokers import Broker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -121,9 +121,7 @@ async def console(broker: Broker, tmp_path: Path, chromium: str) -> AsyncIterato
             home_id, z2m_host=broker.host, z2m_port=broker.port, base_topic=f"z2m/{home_id}"
         ) as home,
         Gateway(home.gateway_config(broker.host, broker.port, tmp_path / "gw")) as gateway,
-        httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{backend.api_port}/api/v1", timeout=10
-        ) as api,
+        api_client(backend) as api,
         async_playwright() as playwright,
     ):
         await gateway.wait_ready()

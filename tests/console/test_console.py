@@ -202,17 +202,19 @@ async def test_an_expired_session_signs_in_again_and_finishes_the_action(
 
 async def test_a_lost_stream_reconnects_and_refetches_what_it_missed(console: Console) -> None:
     connections: list[WebSocketRoute] = []
+    lost = asyncio.Event()
 
     def relay(route: WebSocketRoute) -> None:
         server = route.connect_to_server()
         connections.append(route)
         if len(connections) == 1:
-            server.on_message(lambda _message: None)  # the first connection loses everything
+            server.on_message(lambda _message: lost.set())  # the first connection loses all
 
     page = await console.page(stream=relay)
     await console.sign_in(page, "operator")
     await console.home.press_sos()
-    await asyncio.sleep(1.5)
+    async with asyncio.timeout(10):
+        await lost.wait()
     await expect(page.locator(QUEUE_ROWS)).to_have_count(0)
 
     await connections[0].close(code=1001, reason="going away")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from backend import Backend
-from tests.backend.conftest import backend_config, fresh_database_url, store
+from tests.backend.conftest import api_client, backend_config, fresh_database_url, store
 from tests.brokers import Broker
 
 __all__ = ["SEED", "fresh_database_url", "seed_doc", "store"]
@@ -69,7 +69,5 @@ async def running(broker: Broker, fresh_database_url: str) -> AsyncIterator[Back
 
 @pytest.fixture
 async def client(running: Backend) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{running.api_port}/api/v1", timeout=10
-    ) as c:
+    async with api_client(running) as c:
         yield c
